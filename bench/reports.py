@@ -1,0 +1,335 @@
+"""Benchmark: a 1,000-bed hospital with a year of history, its 07:00 emails and report pages.
+
+    python -m bench.reports [--beds 1000] [--days 365] [--out /tmp/wardboard-bench.sqlite]
+
+Generates the hospital straight into SQLite (bulk inserts, with progress), then measures:
+- baseline: a bare ``SELECT COUNT(*) FROM stay`` (median of 5), the floor any query pays;
+- every consultant's 07:00 email built and handed to a local aiosmtpd server (target <= 30 s);
+- every manager report page, CSV and PNG chart for the default 12 weeks and for a full year
+  (target <= 1 s a page), through the Flask app.
+Figures are printed with their ratio to the baseline. The data is synthetic and seeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import socket
+import statistics
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+
+from config.db import make_engine
+from config.migrate import upgrade
+from config.settings import Settings
+from mpi.models import Patient
+from whiteboard.models import Bay, Bed, BedOccupancy, Clinician, Stay, Ward
+
+TZ = ZoneInfo("Europe/London")
+SENT_ON = date(2026, 11, 22)
+NOW = datetime(2026, 11, 22, 7, 0, tzinfo=TZ).astimezone(UTC)
+CHUNK = 10_000
+
+
+def progress(label: str, done: int, total: int) -> None:
+    sys.stdout.write(f"\r  {label}: {done:,}/{total:,} ({100 * done // max(total, 1)}%)")
+    sys.stdout.flush()
+    if done >= total:
+        sys.stdout.write("\n")
+
+
+def _insert(conn, table, rows: list[dict], label: str) -> None:  # type: ignore[no-untyped-def]
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(table.insert(), rows[start : start + CHUNK])
+        progress(label, min(start + CHUNK, len(rows)), len(rows))
+
+
+def generate(path: Path, beds: int, days: int, seed: int = 7) -> dict[str, int]:
+    """A hospital of ``beds`` beds (25 a ward), 6 consultants a ward, ``days`` of history."""
+    rng = random.Random(seed)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    start = NOW - timedelta(days=days)
+    n_wards = math.ceil(beds / 25)
+    counts: dict[str, int] = {}
+    with engine.begin() as conn:
+        wards = [
+            {"id": 1, "code": "AE", "name": "Emergency Department", "kind": "ae", "position": 0}
+        ]
+        wards += [
+            {
+                "id": i + 2,
+                "code": f"W{i + 1:02d}",
+                "name": f"Ward {i + 1}",
+                "kind": "ward",
+                "position": i + 1,
+            }
+            for i in range(n_wards)
+        ]
+        conn.execute(Ward.__table__.insert(), wards)
+        conn.execute(
+            Bay.__table__.insert(),
+            [{"id": w["id"], "ward_id": w["id"], "code": "A", "name": "Bay A"} for w in wards],
+        )
+        bed_rows = []
+        for i in range(beds):
+            ward_id = 2 + i // 25
+            bed_rows.append(
+                {
+                    "id": i + 1,
+                    "ward_id": ward_id,
+                    "bay_id": ward_id,
+                    "code": f"B{i % 25 + 1}",
+                    "label": f"B{i % 25 + 1}",
+                    "position": i % 25,
+                    "status": "O",
+                }
+            )
+        conn.execute(Bed.__table__.insert(), bed_rows)
+        consultants = [
+            {
+                "id": i + 1,
+                "code": f"C{1000000 + i}",
+                "family_name": f"Consultant{i + 1}",
+                "given_names": "Alex",
+                "grade": "consultant",
+                "email": f"consultant{i + 1}@bench.example",
+            }
+            for i in range(n_wards * 6)
+        ]
+        conn.execute(Clinician.__table__.insert(), consultants)
+        counts["consultants"] = len(consultants)
+
+        patients: list[dict] = []
+        stays: list[dict] = []
+        occupancy: list[dict] = []
+        vte: list[dict] = []
+
+        def new_patient() -> int:
+            pid = len(patients) + 1
+            born = date(1930, 1, 1) + timedelta(days=rng.randrange(0, 33_000))
+            patients.append(
+                {
+                    "id": pid,
+                    "family_name": f"Family{pid}",
+                    "given_names": f"Given{pid}",
+                    "date_of_birth": born,
+                }
+            )
+            return pid
+
+        # Each bed runs back-to-back inpatient stays (median ~3.5 days, long tail) with a
+        # turnaround of 1-8 hours; the last stay in a bed is still open at NOW.
+        for bed in bed_rows:
+            ward_id = bed["ward_id"]
+            ward_consultants = [c["id"] for c in consultants[(ward_id - 2) * 6 : (ward_id - 1) * 6]]
+            # Times to the minute, as HL7 ADT carries them.
+            t = start + timedelta(minutes=rng.randrange(0, 72 * 60))
+            while t < NOW:
+                los = timedelta(
+                    minutes=round(min(24 * 90, rng.lognormvariate(math.log(84), 1.0)) * 60)
+                )
+                end = t + los
+                open_ = end >= NOW
+                sid = len(stays) + 1
+                consultant = rng.choice(ward_consultants)
+                stays.append(
+                    {
+                        "id": sid,
+                        "patient_id": new_patient(),
+                        "patient_class": "I",
+                        "state": "active" if open_ else "discharged",
+                        "ward_id": ward_id,
+                        "bed_id": bed["id"],
+                        "clinician_id": consultant,
+                        "admitted_at": t,
+                        "discharged_at": None if open_ else end,
+                    }
+                )
+                occupancy.append(
+                    {
+                        "stay_id": sid,
+                        "ward_id": ward_id,
+                        "bed_id": bed["id"],
+                        "clinician_id": consultant,
+                        "started_at": t,
+                        "ended_at": None if open_ else end,
+                    }
+                )
+                if rng.random() < 0.93:
+                    vte.append(
+                        {
+                            "stay_id": sid,
+                            "assessed_at": t + timedelta(minutes=rng.randrange(30, 20 * 60)),
+                        }
+                    )
+                t = end + timedelta(minutes=rng.randrange(60, 8 * 60))
+        counts["admissions"] = len(stays)
+        # A&E: about 2.5 attendances per admission, 25% left more than 4 h after arrival.
+        n_ae = int(len(stays) * 2.5)
+        span = (NOW - start).total_seconds()
+        for _ in range(n_ae):
+            # HL7 times from an A&E system come to the minute (TS YYYYMMDDHHMM).
+            arrived = start + timedelta(minutes=rng.randrange(0, int(span // 60)))
+            stay_for = timedelta(minutes=round(rng.lognormvariate(math.log(170), 0.55)))
+            left = arrived + stay_for
+            stays.append(
+                {
+                    "id": len(stays) + 1,
+                    "patient_id": new_patient(),
+                    "patient_class": "E",
+                    "state": "active" if left >= NOW else "discharged",
+                    "ward_id": 1,
+                    "bed_id": None,
+                    "clinician_id": rng.choice(consultants)["id"],
+                    "admitted_at": arrived,
+                    "discharged_at": None if left >= NOW else left,
+                }
+            )
+        counts["ae_attendances"] = n_ae
+        _insert(conn, Patient.__table__, patients, "patients")
+        _insert(conn, Stay.__table__, stays, "stays")
+        _insert(conn, BedOccupancy.__table__, occupancy, "bed intervals")
+        # Stands in for the clinical-boards branch's table so the VTE path is measured too.
+        conn.exec_driver_sql(
+            "CREATE TABLE vte_assessment (id INTEGER PRIMARY KEY, stay_id INTEGER NOT NULL, "
+            "assessed_at DATETIME NOT NULL)"
+        )
+        conn.exec_driver_sql("CREATE INDEX ix_vte_assessment_stay_id ON vte_assessment (stay_id)")
+        for start_i in range(0, len(vte), CHUNK):
+            conn.execute(
+                text(
+                    "INSERT INTO vte_assessment (stay_id, assessed_at) "
+                    "VALUES (:stay_id, :assessed_at)"
+                ),
+                [
+                    {
+                        "stay_id": r["stay_id"],
+                        "assessed_at": r["assessed_at"].strftime("%Y-%m-%d %H:%M:%S.%f"),
+                    }
+                    for r in vte[start_i : start_i + CHUNK]
+                ],
+            )
+            progress("VTE assessments", min(start_i + CHUNK, len(vte)), len(vte))
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    return counts
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class CountingInbox:
+    def __init__(self) -> None:
+        self.received = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received += 1
+        return "250 OK"
+
+
+def measure(path: Path) -> None:
+    from aiosmtpd.controller import Controller
+
+    from config.app import app_services, create_app
+    from whiteboard.reports.catalogue import REPORTS
+    from whiteboard.reports.consultant_email import send_consultant_emails
+
+    inbox = CountingInbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings = Settings(
+        database_url=f"sqlite:///{path}",
+        scheduler_enabled=False,
+        board_push_enabled=False,
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        secret_key="bench",
+    )
+    app = create_app(settings=settings)
+    services = app_services(app)
+    try:
+        with services.engine.connect() as conn:
+            conn.execute(text("SELECT COUNT(*) FROM stay")).scalar()  # warm the cache
+            samples = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                conn.execute(text("SELECT COUNT(*) FROM stay")).scalar()
+                samples.append(time.perf_counter() - t0)
+        baseline = statistics.median(samples)
+        print(f"\nbaseline: SELECT COUNT(*) FROM stay  {baseline * 1000:.1f} ms")
+
+        with services.engine.begin() as conn:  # so a --reuse run sends every email again
+            conn.execute(text("DELETE FROM email_delivery"))
+        print("07:00 emails: building and sending every consultant's email ...")
+        t0 = time.perf_counter()
+        summary = send_consultant_emails(services, None, dry_run=False, sent_on=SENT_ON)
+        elapsed = time.perf_counter() - t0
+        print(
+            f"  {summary.sent} sent, {summary.failed} failed, {inbox.received} received by SMTP "
+            f"in {elapsed:.2f} s (target <= 30 s; {elapsed / baseline:,.0f}x baseline)"
+        )
+
+        client = app.test_client()
+        year_from, year_to = SENT_ON - timedelta(days=365), SENT_ON - timedelta(days=1)
+        periods = {
+            "12 weeks (default)": "",
+            "full year": f"from={year_from.isoformat()}&to={year_to.isoformat()}",
+        }
+        print("report pages (HTML page, its PNG chart, first CSV), median of 3:")
+        worst = 0.0
+        for label, query in periods.items():
+            for key in REPORTS:
+                for suffix in ("", ".png", ".csv"):
+                    url = f"/reports/{key}{suffix}?{query}"
+                    times = []
+                    for _ in range(3):
+                        t0 = time.perf_counter()
+                        response = client.get(url)
+                        times.append(time.perf_counter() - t0)
+                        assert response.status_code == 200, (url, response.status_code)
+                    took = statistics.median(times)
+                    worst = max(worst, took)
+                    print(
+                        f"  {label:18} {key + suffix:20} {took * 1000:8.1f} ms "
+                        f"({took / baseline:,.0f}x baseline)"
+                    )
+        print(f"slowest report request: {worst * 1000:.0f} ms (target <= 1000 ms)")
+    finally:
+        services.stop()
+        controller.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--beds", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/wardboard-bench-reports.sqlite"))
+    parser.add_argument("--reuse", action="store_true", help="Measure an existing database.")
+    args = parser.parse_args()
+    if not args.reuse:
+        print(f"generating {args.beds} beds x {args.days} days into {args.out} ...")
+        t0 = time.perf_counter()
+        counts = generate(args.out, args.beds, args.days)
+        print(
+            f"generated in {time.perf_counter() - t0:.1f} s: "
+            + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+        )
+    measure(args.out)
+
+
+if __name__ == "__main__":
+    main()

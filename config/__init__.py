@@ -1,0 +1,1 @@
+"""Settings, the app factory, wiring, the database base and migrations."""

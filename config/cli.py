@@ -1,0 +1,529 @@
+"""The command line behind run.py: serve, simulate, db, layout.
+
+Every failure a person can cause (a bad setting, a missing layout file, a port in use) ends
+with one clear line and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import click
+
+from config.layout import LayoutError, apply_layout, load_layout
+from config.settings import Settings
+
+if TYPE_CHECKING:
+    from config.bootstrap import Services
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings.from_env(**overrides)
+    except ValueError as exc:
+        raise click.ClickException(f"bad setting: {exc}") from None
+
+
+@click.group()
+def cli() -> None:
+    """Wardboard: HL7 in, one record per patient, live ward boards out."""
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Fresh demo hospital database and an HL7 simulator.")
+@click.option("--simulate/--no-simulate", default=True, help="With --demo: run the simulator.")
+@click.option("--rate", default=1.0, show_default=True, help="Simulator messages per second.")
+def serve(demo: bool, simulate: bool, rate: float) -> None:
+    """HTTP + Socket.IO, the MLLP listener and the scheduler, in one process."""
+    from config.app import app_services, create_app
+    from config.logging import configure_logging
+    from config.migrate import upgrade
+    from whiteboard.web.server import ClockedRequestHandler
+    from whiteboard.web.socket import socketio
+
+    configure_logging()
+    settings = _settings()
+    if demo:
+        demo_db = Path(settings.instance_path) / "demo.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
+        # The demo serves plain HTTP on this machine, so its cookies cannot be Secure-only.
+        settings = settings.replace(database_url=f"sqlite:///{demo_db}", cookie_secure=False)
+    layout = _layout(settings)
+    from integration.outbound.queue import DestinationConfigError
+    from integration.senders import SenderConfigError
+
+    try:
+        app = create_app(settings=settings)
+    except (SenderConfigError, DestinationConfigError) as exc:
+        raise click.ClickException(str(exc)) from None
+    services = app_services(app)
+    try:
+        upgrade(services.engine)
+        with services.uow_factory() as uow:
+            apply_layout(uow.session, layout)
+            uow.commit()
+        base = f"http://{settings.http_host}:{settings.http_port}"
+        demo_lines: list[str] = []
+        if demo:
+            from whiteboard.auth.demo import seed_demo_security
+
+            with services.uow_factory() as uow:
+                demo_lines = seed_demo_security(uow.session, base)
+                uow.commit()
+        services.pipeline.recover()
+        try:
+            mllp = services.start_listener()
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen for MLLP on {settings.mllp_host}:{settings.mllp_port}: {exc}"
+            ) from None
+        if settings.scheduler_enabled:
+            services.start_scheduler()
+        if services.destinations.endpoints:
+            services.start_outbound()
+        if demo and simulate:
+            _start_simulator(layout, settings, mllp.port, rate, services.stoppers)
+        click.echo(f"\n  Wardboard is running ({services.engine.dialect.name} database)")
+        click.echo(f"  Boards:   {base}/")
+        click.echo(f"  A&E:      {base}/wards/AE    Acute Medical Unit: {base}/wards/AMU")
+        click.echo(f"  Health:   {base}/healthz    API: {base}/api/v1/openapi.json")
+        click.echo(f"  MLLP:     {settings.mllp_host}:{mllp.port}")
+        for line in demo_lines:
+            click.echo(line)
+        click.echo("  Stop with Ctrl-C.\n")
+        try:
+            socketio.run(
+                app,
+                host=settings.http_host,
+                port=settings.http_port,
+                allow_unsafe_werkzeug=True,
+                use_reloader=False,
+                log_output=False,
+                request_handler=ClockedRequestHandler,
+            )
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot serve HTTP on {settings.http_host}:{settings.http_port}: {exc}"
+            ) from None
+    finally:
+        services.stop()
+
+
+def _start_simulator(
+    layout: object, settings: Settings, port: int, rate: float, stoppers: list
+) -> None:
+    from integration.simulator.runner import Simulation
+
+    sim = Simulation(
+        layout,
+        settings.mllp_host,
+        port,
+        rate=rate,
+        tz=ZoneInfo(settings.timezone),
+        progress_every=30.0,
+    )  # type: ignore[arg-type]
+    thread = threading.Thread(target=sim.run, name="simulator", daemon=True)
+    thread.start()
+    stoppers.append(sim.stop_event.set)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=2575, show_default=True, type=int)
+@click.option("--rate", default=5.0, show_default=True, help="Messages per second.")
+@click.option("--duration", type=float, help="Stop after this many seconds.")
+@click.option("--count", type=int, help="Stop after this many messages.")
+@click.option("--seed", type=int, help="Random seed, for a repeatable run.")
+@click.option("--no-fill", is_flag=True, help="Skip the initial burst that fills the beds.")
+def simulate(
+    host: str,
+    port: int,
+    rate: float,
+    duration: float | None,
+    count: int | None,
+    seed: int | None,
+    no_fill: bool,
+) -> None:
+    """Send realistic ADT traffic over MLLP to any listener."""
+    from config.logging import configure_logging
+    from integration.simulator.runner import Simulation
+
+    configure_logging("WARNING")
+    settings = _settings()
+    sim = Simulation(
+        _layout(settings),
+        host,
+        port,
+        rate=rate,
+        seed=seed,
+        fill=not no_fill,
+        tz=ZoneInfo(settings.timezone),
+    )
+    try:
+        stats = sim.run(duration=duration, count=count)
+    except KeyboardInterrupt:
+        sim.stop_event.set()
+        stats = sim.stats
+    except ConnectionRefusedError:
+        raise click.ClickException(f"nothing is listening on {host}:{port}") from None
+    click.echo(stats.line())
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database to the current schema (Alembic)."""
+    from config.db import make_engine
+    from config.migrate import upgrade
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@cli.group()
+def layout() -> None:
+    """Ward layout files."""
+
+
+@layout.command("apply")
+@click.argument("path", required=False)
+def layout_apply(path: str | None) -> None:
+    """Apply a ward layout file (default: WARDBOARD_LAYOUT_FILE) to the database."""
+    from config.db import make_engine
+    from config.unit_of_work import UnitOfWorkFactory
+
+    settings = _settings(**({"layout_file": path} if path else {}))
+    spec = _layout(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWorkFactory(engine)() as uow:
+            apply_layout(uow.session, spec)
+            uow.commit()
+    finally:
+        engine.dispose()
+    beds = sum(len(bay.beds) for w in spec.wards for bay in w.bays)
+    click.echo(f"applied {len(spec.wards)} wards and {beds} beds from {settings.layout_file}")
+
+
+@cli.group()
+def email() -> None:
+    """Emails Wardboard sends."""
+
+
+@email.command("consultants")
+@click.option(
+    "--date",
+    "report_date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day the email is about (default: yesterday, UK time).",
+)
+@click.option("--dry-run", is_flag=True, help="Build every email and list them; send nothing.")
+def email_consultants(report_date: object, dry_run: bool) -> None:
+    """The 07:00 email to every consultant (the scheduler runs this each morning)."""
+    from config.bootstrap import bootstrap
+    from whiteboard.reports.consultant_email import send_consultant_emails
+
+    settings = _settings(board_push_enabled=False)
+    day = report_date.date() if report_date is not None else None  # type: ignore[attr-defined]
+    services = bootstrap(settings)
+    try:
+        summary = send_consultant_emails(services, day, dry_run)
+    except Exception as exc:  # a database that is not there, a bad setting
+        raise click.ClickException(f"could not build the emails: {exc}") from None
+    finally:
+        services.stop()
+    for line in summary.lines:
+        click.echo(line)
+    if dry_run:
+        click.echo(f"dry run: {summary.dry_run} emails built, none sent")
+        return
+    click.echo(
+        f"{summary.sent} sent, {summary.failed} failed, "
+        f"{summary.skipped_already_sent} already sent earlier"
+    )
+    if summary.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), required=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+def export(fmt: str, out_dir: Path) -> None:
+    """Every table to CSV or JSON files, with schema.json describing them."""
+    from config.db import make_engine
+    from config.export import export_database
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        result = export_database(engine, out_dir, fmt, progress=click.echo)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write to {out_dir}: {exc}") from None
+    finally:
+        engine.dispose()
+    click.echo(f"exported {result.tables} tables, {result.rows} rows to {out_dir}")
+
+
+@cli.group()
+def hl7() -> None:
+    """The HL7 integration engine."""
+
+
+@hl7.command("listen")
+@click.option("--port", type=int, help="MLLP port (default WARDBOARD_MLLP_PORT; 0 = any free).")
+def hl7_listen(port: int | None) -> None:
+    """Only the MLLP listener, journal and applier (no web server): an engine-only process.
+
+    Prints "MLLP listening on HOST:PORT" once it accepts connections; stops on SIGTERM or
+    Ctrl-C after the applier has finished what it had in hand.
+    """
+    import signal
+
+    from config.bootstrap import bootstrap
+    from config.logging import configure_logging
+    from config.migrate import upgrade
+    from integration.senders import SenderConfigError
+
+    configure_logging("WARNING")
+    settings = _settings()
+    layout_spec = _layout(settings)
+    from integration.outbound.queue import DestinationConfigError
+
+    try:
+        services = bootstrap(settings)
+    except (SenderConfigError, DestinationConfigError) as exc:
+        raise click.ClickException(str(exc)) from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        upgrade(services.engine)
+        with services.uow_factory() as uow:
+            apply_layout(uow.session, layout_spec)
+            uow.commit()
+        recovered = services.pipeline.recover()
+        try:
+            mllp = services.start_listener(port)
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen for MLLP: {exc}") from None
+        if services.destinations.endpoints:
+            services.start_outbound()
+        click.echo(f"recovered {recovered} journalled message(s)")
+        click.echo(f"MLLP listening on {settings.mllp_host}:{mllp.port}", nl=True)
+        sys.stdout.flush()
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        services.stop()
+
+
+@hl7.command("errors")
+@click.option("--limit", default=50, show_default=True, help="Newest first.")
+def hl7_errors(limit: int) -> None:
+    """The error queue: journalled messages that failed (AE) or were rejected (AR)."""
+    from sqlalchemy import select
+
+    from config.db import make_engine
+    from integration.journal import FAILED, REJECTED, InboundMessage
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    InboundMessage.id,
+                    InboundMessage.received_at,
+                    InboundMessage.sender,
+                    InboundMessage.message_type,
+                    InboundMessage.trigger_event,
+                    InboundMessage.control_id,
+                    InboundMessage.state,
+                    InboundMessage.error_code,
+                    InboundMessage.error,
+                )
+                .where(InboundMessage.state.in_((FAILED, REJECTED)))
+                .order_by(InboundMessage.id.desc())
+                .limit(limit)
+            ).all()
+    finally:
+        engine.dispose()
+    if not rows:
+        click.echo("the error queue is empty")
+        return
+    for r in rows:
+        kind = f"{r.message_type}^{r.trigger_event}" if r.message_type else "(unreadable)"
+        click.echo(
+            f"{r.id:>8}  {r.received_at:%Y-%m-%d %H:%M:%S}Z  {r.sender or '-':<20} {kind:<9} "
+            f"{r.control_id or '-':<22} {r.state:<8} {r.error_code or ''}: {r.error or ''}"
+        )
+
+
+@hl7.command("replay")
+@click.argument("entry_ids", nargs=-1, type=int, required=True)
+def hl7_replay(entry_ids: tuple[int, ...]) -> None:
+    """Apply journal entries again after fixing the cause (bypasses the duplicate check)."""
+    from config.bootstrap import bootstrap
+    from integration.senders import SenderConfigError
+
+    settings = _settings()
+    try:
+        services = bootstrap(settings.replace(board_push_enabled=False))
+    except SenderConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        outcomes = services.pipeline.replay(list(entry_ids))
+    except KeyError as exc:
+        raise click.ClickException(f"no journal entry with id {exc.args[0]}") from None
+    finally:
+        services.stop()
+    failed = 0
+    for outcome in outcomes:
+        line = f"{outcome.entry_id}: {outcome.code}"
+        if outcome.code not in ("AA", "CA"):
+            failed += 1
+            err = [s for s in outcome.ack.split(b"\r") if s.startswith(b"ERR")]
+            if err:
+                line += " " + err[0].decode("utf-8", "replace").split(err[0][3:4].decode())[-1]
+        click.echo(line)
+    if failed:
+        raise click.ClickException(f"{failed} of {len(outcomes)} message(s) still fail")
+
+
+def _register_subcommands() -> None:
+    from whiteboard.auth.cli import users
+
+    cli.add_command(users)
+
+
+_register_subcommands()
+
+
+@contextmanager
+def _cli_services() -> Iterator[Services]:
+    """Services for a one-off command: migrated database, no board push, no listener."""
+    from config.bootstrap import bootstrap
+    from config.migrate import upgrade
+
+    settings = _settings().replace(board_push_enabled=False, scheduler_enabled=False)
+    services = bootstrap(settings)
+    try:
+        upgrade(services.engine)
+        yield services
+    finally:
+        services.stop()
+
+
+@cli.group("gp-feed")
+def gp_feed() -> None:
+    """The nightly GP registered-list feed (CSV; header in docs/MPI_INDEX.md)."""
+
+
+@gp_feed.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def gp_feed_import(files: tuple[Path, ...]) -> None:
+    """Import one or more GP feed files, with a progress bar; a summary is stored per file."""
+    from mpi.gp_feed import FeedFileError, count_rows, import_file, read_rows
+
+    for path in files:
+        if not path.is_file():
+            raise click.ClickException(f"no such file: {path}")
+        try:
+            next(iter(read_rows(path, [])), None)
+        except (FeedFileError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"cannot import {path}: {exc}") from None
+    failed = False
+    with _cli_services() as services:
+        for path in files:
+            total = count_rows(path)
+            with click.progressbar(length=total, label=path.name, show_pos=True) as bar:
+                run = import_file(services, path, progress=bar.update)
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()))
+            click.echo(f"{path.name}: {run.state}: {counts}")
+            for err in run.errors[:10]:
+                click.echo(f"  line {err['line']}: {err['error']}", err=True)
+            failed = failed or run.state != "done"
+    if failed:
+        sys.exit(1)
+
+
+@gp_feed.command("history")
+@click.option("--limit", default=20, show_default=True)
+def gp_feed_history(limit: int) -> None:
+    """Stored summaries of past GP feed imports, newest first."""
+    from sqlalchemy import select
+
+    from mpi.gp_feed_run import GpFeedRun
+
+    with _cli_services() as services, services.read_session() as session:
+        runs = session.scalars(select(GpFeedRun).order_by(GpFeedRun.id.desc()).limit(limit)).all()
+        if not runs:
+            click.echo("no GP feed has been imported yet")
+        for run in runs:
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()))
+            started = run.started_at.strftime("%Y-%m-%d %H:%M")
+            click.echo(f"#{run.id} {started} {run.file_name} {run.state}: {counts}")
+
+
+@cli.group()
+def mpi() -> None:
+    """Master patient index: link export, the 24-hour sweep."""
+
+
+@mpi.command("export-links")
+@click.option("--out", type=click.Path(path_type=Path), help="File to write (default: stdout).")
+def mpi_export_links(out: Path | None) -> None:
+    """CSV of every link: source, local id, enterprise id, link source, state, score."""
+    from mpi.export import export_links
+
+    with _cli_services() as services, services.read_session() as session:
+        if out is None:
+            export_links(session, sys.stdout)
+            return
+        with out.open("w", newline="", encoding="utf-8") as fh:
+            count = export_links(session, fh)
+    click.echo(f"wrote {count} links to {out}", err=True)
+
+
+@mpi.command("sweep")
+def mpi_sweep() -> None:
+    """Run the 24-hour A&E re-match now and print the wait report."""
+    import json
+
+    from mpi.sweep import run_sweep, sweep_report
+
+    with _cli_services() as services:
+        result = run_sweep(services)
+        click.echo(json.dumps({"sweep": result.as_dict(), "report": sweep_report(services)}))
+
+
+def _layout(settings: Settings):  # type: ignore[no-untyped-def]
+    try:
+        return load_layout(settings.layout_file)
+    except LayoutError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,137 @@
+"""Typed settings with ``WARDBOARD_*`` environment overrides.
+
+Settings are read when the app or a command starts (``Settings.from_env``), never at import
+time, so tests and tools can build their own without touching the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from config.clinical import ClinicalRules
+
+PREFIX = "WARDBOARD_"
+DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an operator may change, with the defaults a single small site needs."""
+
+    instance_path: Path = DEFAULT_INSTANCE
+    database_url: str = ""
+    secret_key: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    mllp_host: str = "127.0.0.1"
+    mllp_port: int = 2575
+    mllp_max_message_bytes: int = 1_048_576
+    mllp_idle_timeout_seconds: float = 300.0
+    hl7_senders_file: str = ""
+    hl7_apply_mode: str = "sync"
+    hl7_journal_retention_days: int = 0  # 0 keeps every journalled message forever
+    hl7_destinations_file: str = ""  # outbound endpoints and subscribers (TOML)
+    redis_url: str = ""
+    timezone: str = "Europe/London"
+    layout_file: str = ""
+    scheduler_enabled: bool = True
+    board_push_enabled: bool = True
+    hospital_name: str = "Wardboard General Hospital"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_sender: str = "wardboard@localhost"
+    # The address staff use to reach Wardboard; links in emails start with it.
+    public_url: str = ""
+    # Security (docs/SECURITY.md): cookies only over HTTPS unless an operator says otherwise.
+    cookie_secure: bool = True
+    idle_lock_seconds: int = 900
+    socket_recheck_seconds: float = 30.0
+    signon_max_failures: int = 5
+    signon_lockout_seconds: int = 900
+    signon_rate_per_minute: int = 30
+    max_request_bytes: int = 65_536
+    # Comma-separated addresses or networks allowed to send HL7 over MLLP; others get AR.
+    mllp_allowed_senders: str = "127.0.0.1,::1"
+    gp_feed_folder: str = ""  # default: <instance>/gp_feed; the 02:00 job imports *.csv here
+    gp_feed_hour: int = 2
+    mpi_sweep_minutes: int = 60
+    clinical: ClinicalRules = field(default_factory=ClinicalRules)
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            url = f"sqlite:///{Path(self.instance_path) / 'wardboard.sqlite'}"
+            object.__setattr__(self, "database_url", url)
+        if self.clinical.timezone != self.timezone:
+            # One time zone for the whole system: WARDBOARD_TIMEZONE.
+            object.__setattr__(
+                self, "clinical", dataclasses.replace(self.clinical, timezone=self.timezone)
+            )
+        if not self.gp_feed_folder:
+            object.__setattr__(self, "gp_feed_folder", str(Path(self.instance_path) / "gp_feed"))
+        if not self.layout_file:
+            layout = Path(__file__).resolve().parent / "layouts" / "demo_hospital.toml"
+            object.__setattr__(self, "layout_file", str(layout))
+
+    @property
+    def public_base_url(self) -> str:
+        return self.public_url or f"http://{self.http_host}:{self.http_port}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``WARDBOARD_<FIELD>`` variables; explicit overrides win."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "clinical":
+                values["clinical"] = ClinicalRules.from_env(environ)
+                continue
+            key = PREFIX + f.name.upper()
+            if key not in environ:
+                continue
+            raw = environ[key]
+            try:
+                values[f.name] = _coerce(f.type, raw)
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
+        values.update(overrides)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def with_secret(self) -> Settings:
+        """A random secret for one run when none is configured (sessions then end on restart)."""
+        if self.secret_key:
+            return self
+        return self.replace(secret_key=secrets.token_hex(32))
+
+
+def _coerce(type_name: Any, raw: str) -> Any:
+    name = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "")
+    if name == "int":
+        return int(raw)
+    if name == "float":
+        return float(raw)
+    if name == "bool":
+        return _parse_bool(raw)
+    if name == "Path":
+        return Path(raw)
+    return raw

@@ -1,0 +1,95 @@
+"""The unit of work: one transaction per command, events collected and released after commit."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+BeforeCommitHook = Callable[[Session, list[Any]], None]
+
+
+class UnitOfWork:
+    """A write transaction.
+
+    On SQLite the transaction starts with ``BEGIN IMMEDIATE`` and writers in this process take
+    turns through one lock, so two writers never deadlock upgrading read locks; PostgreSQL
+    needs neither.
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        write_lock: AbstractContextManager[Any] | None = None,
+        before_commit: tuple[BeforeCommitHook, ...] = (),
+    ) -> None:
+        self._session_factory = session_factory
+        self._lock = write_lock or nullcontext()
+        self._before_commit = before_commit
+        self._events: list[Any] = []
+        self._committed_events: list[Any] = []
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self._lock.__enter__()
+        try:
+            self.session = self._session_factory()
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
+        self._events = []
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.session.rollback()
+            self.session.close()
+        finally:
+            self._lock.__exit__(exc_type, exc, tb)
+
+    def add_event(self, event: Any) -> None:
+        self._events.append(event)
+
+    def event_mark(self) -> int:
+        """Where the event list stands; ``discard_events_since`` rolls it back to here."""
+        return len(self._events)
+
+    def discard_events_since(self, mark: int) -> None:
+        """Forget events of work rolled back to a savepoint: they never happened."""
+        del self._events[mark:]
+
+    def commit(self) -> None:
+        for hook in self._before_commit:
+            hook(self.session, self._events)
+        self.session.commit()
+        self._committed_events.extend(self._events)
+        self._events = []
+
+    def collect_new_events(self) -> Iterator[Any]:
+        while self._committed_events:
+            yield self._committed_events.pop(0)
+
+
+class UnitOfWorkFactory:
+    """Makes units of work bound to one engine; bootstrap builds exactly one."""
+
+    def __init__(self, engine: Engine, before_commit: tuple[BeforeCommitHook, ...] = ()) -> None:
+        is_sqlite = engine.dialect.name == "sqlite"
+        bind = engine.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite else engine
+        self._sessions = sessionmaker(bind=bind, expire_on_commit=False)
+        self._lock: AbstractContextManager[Any] | None = threading.RLock() if is_sqlite else None
+        self._before_commit = before_commit
+        self.single_writer = is_sqlite  # one write transaction at a time in this database
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self._sessions, self._lock, self._before_commit)

@@ -1,0 +1,447 @@
+"""The receive path: journal (group-committed), answer, apply in journal order.
+
+Order matters and is the whole point: the raw bytes are committed to the journal before any
+ACK is sent, so an acknowledged message is never lost; the change a message makes and the
+journal's "applied" mark commit together (``journal.claim_applied``), so a resent or recovered
+message is never applied twice; and the journal's unique (sender, MSH-10) makes a resend find
+the first copy.
+
+Each sender is "sync" or "async" (``integration.senders``):
+
+- sync (the default): we apply before answering, so AA means stored and applied, and an
+  apply failure comes back as AE (we failed; resend) or AR (the message is unacceptable).
+- async: AA (CA in enhanced mode) as soon as the journal has committed the message, which
+  then means "durably stored"; the applier applies it moments later in journal order, and a
+  failure goes to the error queue (journal state failed/rejected) for a person to replay.
+
+Either way the work is done by two threads shared by every connection: the journal writer
+(one fsync for all messages that arrived together) and the applier (one at a time, in order).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from config.db import utcnow
+from config.messagebus import MessageBus
+from config.unit_of_work import UnitOfWorkFactory
+from integration import journal
+from integration.applier import Applier, Job
+from integration.hl7.ack import AckError, build_ack
+from integration.hl7.charset import (
+    UndecodableMessage,
+    UnsupportedCharset,
+    codec_for,
+    decode,
+    encode,
+)
+from integration.hl7.header import Header, MalformedHeader, read_header
+from integration.hl7.reader import MessageReader, UnparseableMessage
+from integration.journal import InboundMessage
+from integration.journal_writer import JournalWriter, Stored, row
+from integration.routing import Unroutable, route
+from integration.senders import SenderDirectory
+from integration.translate.adt import TranslationError
+from whiteboard.errors import RecordError
+
+log = logging.getLogger(__name__)
+
+
+class AlreadyApplied(Exception):
+    """Another thread or process applied this journal entry first."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A journal entry that cannot become a command (AR); recorded after the batch."""
+
+    job: Job
+    error: AckError
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ack: bytes
+    code: str
+    entry_id: int | None
+
+
+class InboundPipeline:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        bus: MessageBus,
+        local_tz: ZoneInfo,
+        clock: Callable[[], datetime] = utcnow,
+        senders: SenderDirectory | None = None,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.bus = bus
+        self.local_tz = local_tz
+        self.clock = clock
+        self.senders = senders or SenderDirectory()
+        self.writer = JournalWriter(uow_factory)
+        self.writer.after_commit = self._hand_to_applier
+        yield_to_writer = self.writer.wait_quiet if uow_factory.single_writer else None
+        self.applier = Applier(
+            self.apply_batch, before_each=yield_to_writer, budget=self.writer.apply_budget
+        )
+
+    def receive(self, raw: bytes, peer: str = "") -> bytes:
+        return self.process(raw, peer).ack
+
+    def stop(self) -> None:
+        self.writer.stop()
+        self.applier.stop()
+
+    def process(self, raw: bytes, peer: str = "") -> Outcome:
+        now = self.clock()
+        try:
+            header = read_header(raw)
+        except MalformedHeader as exc:
+            error = AckError("100", str(exc), location="MSH")
+            return self._reject_before_apply(raw, peer, now, None, error)
+
+        policy = self.senders.policy_for(header)
+        if policy.charset:
+            header = dataclasses.replace(header, charset=policy.charset)
+        if not policy.allows(peer):
+            error = AckError("207", f"sender {header.sender} is not accepted from {peer}")
+            return self._reject_before_apply(raw, peer, now, header, error)
+        try:
+            codec = codec_for(header.charset) or "utf-8"
+        except UnsupportedCharset as exc:
+            return self._reject_before_apply(
+                raw, peer, now, header, AckError("102", str(exc), "E", "MSH^1^18")
+            )
+
+        if policy.strict:
+            invalid = self._invalid_v251(raw, header)
+            if invalid is not None:
+                return self._reject_before_apply(raw, peer, now, header, invalid)
+
+        ack: bytes | None = None
+        if policy.accept_then_apply:
+            ack = encode(build_ack(header, _accept_code(header), now), codec)
+        values = row(
+            sender=header.sender,
+            control_id=header.control_id or None,
+            message_type=header.message_type,
+            trigger_event=header.trigger_event,
+            version=header.version,
+            peer=peer,
+            received_at=now,
+            raw=raw,
+            charset=header.charset,
+            ack_code=_accept_code(header) if ack else None,
+            ack=ack,
+        )
+        values["_header"] = header
+        values["_policy"] = policy
+        stored = self.writer.write(values)
+        return self._answer(stored, values, raw, header, ack)
+
+    @staticmethod
+    def _invalid_v251(raw: bytes, header: Header) -> AckError | None:
+        """hl7apy validation, only for strict senders (it costs tens of ms a message)."""
+        from integration.validation import Invalid, validate_v251
+
+        try:
+            text, _ = decode(raw, header.charset)
+            validate_v251(text)
+        except UndecodableMessage as exc:
+            return AckError("102", str(exc), "E", "MSH^1^18")
+        except Invalid as exc:
+            return AckError(exc.code, exc.message)
+        return None
+
+    def _answer(
+        self,
+        stored: Stored,
+        values: dict[str, Any],
+        raw: bytes,
+        header: Header,
+        ack: bytes | None,
+    ) -> Outcome:
+        if stored.is_new:
+            if ack is not None:
+                return Outcome(ack, _accept_code(header), stored.entry_id)
+            # sync: the writer handed the entry to the applier after its commit; wait for it
+            return values["_future"].result()
+        # A resend of something we already journalled.
+        if stored.state in (journal.APPLIED, journal.REJECTED) and stored.ack:
+            return Outcome(stored.ack, stored.ack_code or "AA", stored.entry_id)
+        acked = _accepted_before_apply(stored.state, stored.ack_code)
+        future = self.applier.enqueue(self._job(stored, raw, header, acked))
+        if acked:
+            # Accepted earlier (async): the answer is the same; the resend also retries a
+            # failed apply, as a resend of a sync message would.
+            return Outcome(stored.ack or b"", stored.ack_code or "AA", stored.entry_id)
+        return future.result()
+
+    @staticmethod
+    def _job(stored: Stored, raw: bytes, header: Header, acked: bool) -> Job:
+        return Job(stored.entry_id, raw, header, stored.received_at, acked)
+
+    def _hand_to_applier(self, committed: list[tuple[dict[str, Any], Stored]]) -> None:
+        """Runs in the writer thread right after each commit, so the applier's queue follows
+        journal order exactly."""
+        for values, stored in committed:
+            if stored.is_new and stored.state == journal.RECEIVED and "_header" in values:
+                job = self._job(stored, values["raw"], values["_header"], values["ack"] is not None)
+                values["_future"] = self.applier.enqueue(job)
+
+    def apply(
+        self,
+        entry_id: int,
+        raw: bytes,
+        header: Header,
+        received_at: datetime,
+        *,
+        acked: bool = False,
+    ) -> Outcome:
+        """Translate and apply one journal entry; exactly once whoever calls it how often."""
+        return self.apply_batch([Job(entry_id, raw, header, received_at, acked)])[0]
+
+    def apply_batch(self, jobs: list[Job], budget_seconds: float | None = None) -> list[Outcome]:
+        """Apply journal entries in order, in one transaction with a savepoint each.
+
+        Returns outcomes for a prefix of ``jobs`` (all of them without a budget); the caller
+        keeps the rest for its next batch. Messages are translated only as the batch reaches
+        them, and rejections are recorded after the batch commits (in their own transaction).
+        """
+        prepared: list[tuple[Job, Any, bytes, str] | Rejection] = []
+
+        def commands() -> Iterator[tuple[Any, Callable[[Any], None]]]:
+            for job in jobs:
+                p = self._prepare(job)
+                prepared.append(p)
+                if not isinstance(p, Rejection):
+                    yield p[1], self._claimer(p[0], p[2])
+
+        results = iter(self.bus.handle_batch(commands(), budget_seconds))
+        outcomes: list[Outcome] = []
+        for p in prepared:
+            if isinstance(p, Rejection):
+                outcomes.append(
+                    self._fail(p.job.entry_id, p.job.header, "AR", p.error, acked=p.job.acked)
+                )
+                continue
+            result = next(results, None)
+            if result is None:
+                break  # translated, but the budget ran out first: it waits for the next batch
+            outcomes.append(self._settle(p[0], p[2], p[3], result[1]))
+        return outcomes
+
+    def _prepare(self, job: Job) -> tuple[Job, Any, bytes, str] | Rejection:
+        """(job, command, ACK, codec), or the rejection when the message cannot become one."""
+        header = job.header
+        try:
+            if not header.control_id:
+                raise TranslationError("MSH-10 message control id is missing", "MSH^1^10")
+            translator = route(header)
+            text, codec = decode(job.raw, header.charset)
+            msg = MessageReader(text)
+            command = translator(msg, header, self.local_tz, job.received_at, f"hl7:{job.entry_id}")
+        except (UnsupportedCharset, UndecodableMessage) as exc:
+            return Rejection(job, AckError("102", str(exc), "E", "MSH^1^18"))
+        except Unroutable as exc:
+            return Rejection(job, AckError(exc.code, exc.message, "E", "MSH^1^9"))
+        except UnparseableMessage as exc:
+            return Rejection(job, AckError("100", str(exc)))
+        except TranslationError as exc:
+            return Rejection(job, AckError(exc.code, exc.message, "E", exc.location))
+        ack = encode(build_ack(header, "AA", self.clock()), codec)
+        return job, command, ack, codec
+
+    def _claimer(self, job: Job, ack: bytes) -> Callable[[Any], None]:
+        def mark_applied(session: Any) -> None:
+            stored_ack = None if job.acked else ack
+            if not journal.claim_applied(session, job.entry_id, "AA", stored_ack, self.clock()):
+                raise AlreadyApplied(job.entry_id)
+
+        return mark_applied
+
+    def _settle(self, job: Job, ack: bytes, codec: str, exc: BaseException | None) -> Outcome:
+        entry_id, header, acked = job.entry_id, job.header, job.acked
+        if exc is None:
+            return Outcome(ack, "AA", entry_id)
+        if isinstance(exc, AlreadyApplied):
+            return self._stored_outcome(entry_id) or Outcome(ack, "AA", entry_id)
+        if isinstance(exc, RecordError):
+            error = AckError(exc.hl7_code, exc.message)
+            return self._fail(entry_id, header, "AE", error, codec, acked=acked)
+        log.error("applying journal entry %s failed", entry_id, exc_info=exc)
+        message = (
+            f"internal error applying the message; it is kept in the error queue "
+            f"(journal entry {entry_id}) for replay"
+        )
+        return self._fail(entry_id, header, "AE", AckError("207", message), codec, acked=acked)
+
+    def recover(self) -> int:
+        """Apply every message journalled but not applied (the process stopped in between).
+
+        Goes through the applier, so recovered entries keep journal order with new ones and
+        share the exactly-once claim.
+        """
+        with self.uow_factory() as uow:
+            rows = uow.session.execute(
+                select(
+                    InboundMessage.id,
+                    InboundMessage.raw,
+                    InboundMessage.received_at,
+                    InboundMessage.ack_code,
+                )
+                .where(InboundMessage.state == journal.RECEIVED)
+                .order_by(InboundMessage.id)
+            ).all()
+        futures = []
+        for entry_id, raw, received_at, ack_code in rows:
+            try:
+                header = read_header(raw)
+            except MalformedHeader:
+                continue
+            header = self._with_policy_charset(header)
+            job = Job(entry_id, raw, header, received_at, ack_code in ACCEPT_CODES)
+            futures.append(self.applier.enqueue(job))
+        for future in futures:
+            future.result()
+        if rows:
+            log.info("recovered %d journalled message(s) that had not been applied", len(rows))
+        return len(rows)
+
+    def replay(self, entry_ids: list[int]) -> list[Outcome]:
+        """Apply failed or rejected journal entries again, after a person fixed the cause.
+
+        Bypasses the duplicate check by design (it works on the journal entry itself, not a
+        resend); an entry already applied is not applied again (the claim refuses it) and
+        answers with what it has. Unknown ids raise ``KeyError``.
+        """
+        with self.uow_factory() as uow:
+            found = uow.session.execute(
+                select(
+                    InboundMessage.id,
+                    InboundMessage.raw,
+                    InboundMessage.received_at,
+                    InboundMessage.state,
+                ).where(InboundMessage.id.in_(entry_ids))
+            )
+            rows = {entry_id: (raw, at, state) for entry_id, raw, at, state in found}
+        missing = [i for i in entry_ids if i not in rows]
+        if missing:
+            raise KeyError(", ".join(str(i) for i in missing))
+        outcomes = []
+        for entry_id in sorted(entry_ids):  # journal order
+            raw, received_at, state = rows[entry_id]
+            try:
+                header = self._with_policy_charset(read_header(raw))
+            except MalformedHeader as exc:
+                outcomes.append(self._outcome_unreadable(entry_id, str(exc)))
+                continue
+            if state == journal.APPLIED:  # nothing to do; never applied twice
+                ack = encode(build_ack(header, "AA", self.clock()), "utf-8")
+                outcomes.append(Outcome(ack, "AA", entry_id))
+                continue
+            job = Job(entry_id, raw, header, received_at, acked=True)
+            outcomes.append(self.applier.enqueue(job).result())
+        return outcomes
+
+    def _outcome_unreadable(self, entry_id: int, why: str) -> Outcome:
+        ack = encode(build_ack(None, "AR", self.clock(), AckError("100", why)), "utf-8")
+        return Outcome(ack, "AR", entry_id)
+
+    def _with_policy_charset(self, header: Header) -> Header:
+        policy = self.senders.policy_for(header)
+        return dataclasses.replace(header, charset=policy.charset) if policy.charset else header
+
+    # --- recording failures ------------------------------------------------------------
+
+    def _fail(
+        self,
+        entry_id: int,
+        header: Header,
+        code: str,
+        error: AckError,
+        codec: str = "utf-8",
+        *,
+        acked: bool = False,
+    ) -> Outcome:
+        ack = encode(build_ack(header, code, self.clock(), error), codec)
+        state = journal.REJECTED if code == "AR" else journal.FAILED
+        values: dict[str, Any] = {
+            "state": state,
+            "error_code": error.code,
+            "error": error.message,
+            "attempts": InboundMessage.attempts + 1,
+        }
+        if not acked:  # the ACK column keeps what the sender was actually told
+            values.update(ack_code=code, ack=ack)
+        with self.uow_factory() as uow:
+            result = uow.session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.id == entry_id)
+                .where(InboundMessage.state != journal.APPLIED)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            uow.commit()
+        if result.rowcount == 0:  # applied meanwhile (a resend raced its first copy)
+            return self._stored_outcome(entry_id) or Outcome(ack, code, entry_id)
+        log.info("journal entry %s: %s %s %s", entry_id, code, error.code, error.message)
+        return Outcome(ack, code, entry_id)
+
+    def _stored_outcome(self, entry_id: int) -> Outcome | None:
+        with self.uow_factory() as uow:
+            entry = uow.session.get(InboundMessage, entry_id)
+            if entry is None or entry.ack is None:
+                return None
+            return Outcome(entry.ack, entry.ack_code or "AA", entry_id)
+
+    def _reject_before_apply(
+        self, raw: bytes, peer: str, now: datetime, header: Header | None, error: AckError
+    ) -> Outcome:
+        """AR for a message we will not apply at all; still journalled, so it is visible."""
+        ack = encode(build_ack(header, "AR", now, error), "utf-8")
+        values = row(
+            peer=peer,
+            received_at=now,
+            raw=raw,
+            state=journal.REJECTED,
+            error_code=error.code,
+            error=error.message,
+            ack_code="AR",
+            ack=ack,
+            attempts=1,
+        )
+        if header is not None:
+            # Kept without its control id: a rejection must not block the corrected resend.
+            values.update(
+                sender=header.sender,
+                message_type=header.message_type,
+                trigger_event=header.trigger_event,
+                version=header.version,
+                charset=header.charset,
+            )
+        stored = self.writer.write(values)
+        return Outcome(ack, "AR", stored.entry_id)
+
+
+ACCEPT_CODES = ("AA", "CA")
+
+
+def _accepted_before_apply(state: str, ack_code: str | None) -> bool:
+    """An entry whose sender was told AA/CA before it was applied (async) keeps that ACK."""
+    return state != journal.APPLIED and ack_code in ACCEPT_CODES
+
+
+def _accept_code(header: Header) -> str:
+    """AA in original mode; CA (commit accept) when the sender asked for enhanced mode."""
+    return "CA" if header.accept_ack_type or header.application_ack_type else "AA"

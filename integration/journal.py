@@ -1,0 +1,140 @@
+"""The journal: every received message, raw, committed before it is acknowledged.
+
+The unique (sender, control id) pair is what makes a resend harmless: the second copy finds the
+first and gets the same answer. The state column drives recovery: a message journalled but
+not applied when the process died is applied on the next start.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from config.db import Base, UTCDateTime
+
+RECEIVED, APPLIED, FAILED, REJECTED = "received", "applied", "failed", "rejected"
+
+
+class InboundMessage(Base):
+    __tablename__ = "inbound_message"
+    __table_args__ = (
+        UniqueConstraint("sender", "control_id"),
+        Index("ix_inbound_message_state_id", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender: Mapped[str] = mapped_column(String(200), default="")
+    control_id: Mapped[str | None] = mapped_column(String(200))
+    message_type: Mapped[str] = mapped_column(String(10), default="")
+    trigger_event: Mapped[str] = mapped_column(String(10), default="")
+    version: Mapped[str] = mapped_column(String(10), default="")
+    peer: Mapped[str] = mapped_column(String(100), default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    charset: Mapped[str] = mapped_column(String(20), default="")
+    state: Mapped[str] = mapped_column(String(10), default=RECEIVED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    error_code: Mapped[str | None] = mapped_column(String(10))
+    error: Mapped[str | None] = mapped_column(Text)
+    ack_code: Mapped[str | None] = mapped_column(String(2))
+    ack: Mapped[bytes | None] = mapped_column(LargeBinary)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def find(session: Session, sender: str, control_id: str) -> InboundMessage | None:
+    return session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.sender == sender)
+        .where(InboundMessage.control_id == control_id)
+    ).first()
+
+
+def record(session: Session, entry: InboundMessage) -> tuple[InboundMessage, bool]:
+    """Store ``entry`` unless this sender already sent this control id; (row, is_new)."""
+    if entry.control_id:
+        existing = find(session, entry.sender, entry.control_id)
+        if existing is not None:
+            return existing, False
+    try:
+        with session.begin_nested():
+            session.add(entry)
+    except IntegrityError:  # a concurrent copy won the race (PostgreSQL)
+        existing = find(session, entry.sender, entry.control_id or "")
+        if existing is None:
+            raise
+        return existing, False
+    return entry, True
+
+
+def claim_applied(
+    session: Session, entry_id: int, ack_code: str, ack: bytes | None, at: datetime
+) -> bool:
+    """Mark applied only if nobody else did: the guard against applying a message twice.
+
+    ``ack`` None keeps the ACK already stored (the sender was answered before applying).
+    Rejected entries can be claimed too: that is a replay after a person fixed the cause.
+    """
+    values: dict[str, object] = {
+        "state": APPLIED,
+        "applied_at": at,
+        "error": None,
+        "error_code": None,
+        "attempts": InboundMessage.attempts + 1,
+    }
+    if ack is not None:
+        values.update(ack_code=ack_code, ack=ack)
+    result = session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id == entry_id)
+        .where(InboundMessage.state.in_((RECEIVED, FAILED, REJECTED)))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def purge(session: Session, older_than: datetime, batch: int = 5000) -> int:
+    """Delete applied and rejected entries received before ``older_than`` (retention).
+
+    Failed entries stay, whatever their age, until a person replays them: the error queue
+    must not empty itself. Deletes in batches so a long backlog never holds the write lock
+    for long.
+    """
+    ids = list(
+        session.scalars(
+            select(InboundMessage.id)
+            .where(InboundMessage.received_at < older_than)
+            .where(InboundMessage.state.in_((APPLIED, REJECTED)))
+            .order_by(InboundMessage.id)
+            .limit(batch)
+        )
+    )
+    if ids:
+        session.execute(
+            delete(InboundMessage)
+            .where(InboundMessage.id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids)
+
+
+def unapplied_ids(session: Session) -> list[int]:
+    return list(
+        session.scalars(
+            select(InboundMessage.id)
+            .where(InboundMessage.state == RECEIVED)
+            .order_by(InboundMessage.id)
+        )
+    )

@@ -1,0 +1,276 @@
+"""Group commit for the journal: one transaction (one fsync) for every message that arrived
+while the previous commit was running, and each caller released only after its commit.
+
+A commit on SQLite with ``synchronous=FULL`` costs an fsync; paying it per message caps a
+listener at a few hundred messages a second whatever else it does. Sixteen connections that
+each wait for their ACK put up to sixteen messages in the queue during one fsync, and this
+thread writes them together. Nothing is acknowledged before the transaction holding it has
+committed, so "ACK means durably stored" still holds message by message.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from config.unit_of_work import UnitOfWorkFactory
+from integration import journal
+from integration.journal import InboundMessage
+
+log = logging.getLogger(__name__)
+
+_TABLE = InboundMessage.__table__
+_COLUMNS = (
+    "sender",
+    "control_id",
+    "message_type",
+    "trigger_event",
+    "version",
+    "peer",
+    "received_at",
+    "raw",
+    "charset",
+    "state",
+    "attempts",
+    "error_code",
+    "error",
+    "ack_code",
+    "ack",
+)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the journal holds for one received message once its transaction committed."""
+
+    entry_id: int
+    is_new: bool
+    state: str
+    ack: bytes | None
+    ack_code: str | None
+    received_at: datetime
+
+
+def row(**values: Any) -> dict[str, Any]:
+    """A complete journal row (every column the writer inserts), defaults filled in."""
+    base: dict[str, Any] = {
+        "sender": "",
+        "control_id": None,
+        "message_type": "",
+        "trigger_event": "",
+        "version": "",
+        "peer": "",
+        "charset": "",
+        "state": journal.RECEIVED,
+        "attempts": 0,
+        "error_code": None,
+        "error": None,
+        "ack_code": None,
+        "ack": None,
+    }
+    base.update(values)
+    return base
+
+
+class JournalWriter:
+    def __init__(self, uow_factory: UnitOfWorkFactory, max_batch: int = 512) -> None:
+        self.uow_factory = uow_factory
+        self.max_batch = max_batch
+        self.commits = 0
+        self.written = 0
+        self._queue: queue.SimpleQueue[tuple[dict[str, Any], Future[Stored]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._in_flight = 0  # submitted and not yet committed
+        self._count_lock = threading.Lock()
+        self._last_submit = 0.0
+        self.after_commit: Callable[[list[tuple[dict[str, Any], Stored]]], None] | None = None
+
+    def write(self, values: dict[str, Any]) -> Stored:
+        """Journal one message; returns once it is committed (or raises if the commit failed)."""
+        self._ensure_started()
+        future: Future[Stored] = Future()
+        self._last_submit = time.monotonic()
+        with self._count_lock:
+            self._in_flight += 1
+        self._queue.put((values, future))
+        try:
+            return future.result()
+        finally:
+            with self._count_lock:
+                self._in_flight -= 1
+
+    def apply_budget(self) -> float:
+        """How long the applier may hold the write lock: short while senders are sending
+        (their next message must not wait long for its journal commit), longer when the
+        line has been quiet for a while and the applier is draining a backlog."""
+        quiet_for = time.monotonic() - self._last_submit
+        return 0.05 if quiet_for > 0.25 else 0.004
+
+    def wait_quiet(self, gap: float = 0.002, patience: float = 0.5) -> None:
+        """Block until nothing is waiting for the journal and nothing arrived for ``gap``
+        seconds, or ``patience`` seconds passed.
+
+        On SQLite one transaction writes at a time; the applier calls this before each
+        transaction so a message waiting for its ACK never queues behind a long apply, and
+        ``patience`` keeps the applier from starving under sustained load.
+        """
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            if self._in_flight <= 0 and time.monotonic() - self._last_submit >= gap:
+                return
+            time.sleep(gap / 2)
+
+    def stop(self) -> None:
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout=10)
+        self._thread = None
+
+    def _ensure_started(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="journal-writer", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            stopping = False
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
+            try:
+                results = self._commit([values for values, _ in batch])
+            except Exception as exc:  # the database is down: every caller hears it
+                log.exception("journal commit of %d message(s) failed", len(batch))
+                for _, future in batch:
+                    future.set_exception(exc)
+            else:
+                if self.after_commit is not None:
+                    try:
+                        pairs = [(v, r) for (v, _), r in zip(batch, results, strict=True)]
+                        self.after_commit(pairs)
+                    except Exception:
+                        log.exception("journal after-commit hook failed")
+                for (_, future), result in zip(batch, results, strict=True):
+                    future.set_result(result)
+            if stopping:
+                return
+
+    def _commit(self, batch: list[dict[str, Any]]) -> list[Stored]:
+        try:
+            return self._commit_batch(batch)
+        except IntegrityError:
+            # Another process journalled one of these control ids between our look-up and
+            # our insert (PostgreSQL, several listeners): fall back to one at a time.
+            return [self._commit_one(values) for values in batch]
+
+    def _commit_batch(self, batch: list[dict[str, Any]]) -> list[Stored]:
+        results: list[Stored | None] = [None] * len(batch)
+        with self.uow_factory() as uow:
+            session = uow.session
+            by_sender: dict[str, list[str]] = defaultdict(list)
+            for values in batch:
+                if values["control_id"]:
+                    by_sender[values["sender"]].append(values["control_id"])
+            known: dict[tuple[str, str], Stored] = {}
+            for sender, control_ids in by_sender.items():
+                for chunk in _chunks(sorted(set(control_ids)), 400):
+                    found = session.execute(
+                        select(
+                            InboundMessage.id,
+                            InboundMessage.control_id,
+                            InboundMessage.state,
+                            InboundMessage.ack,
+                            InboundMessage.ack_code,
+                            InboundMessage.received_at,
+                        )
+                        .where(InboundMessage.sender == sender)
+                        .where(InboundMessage.control_id.in_(chunk))
+                    )
+                    for entry_id, control_id, state, ack, ack_code, received_at in found:
+                        known[(sender, control_id)] = Stored(
+                            entry_id, False, state, ack, ack_code, received_at
+                        )
+            new_rows: list[dict[str, Any]] = []
+            new_index: list[int] = []
+            first_in_batch: dict[tuple[str, str], int] = {}
+            for i, values in enumerate(batch):
+                key = (values["sender"], values["control_id"])
+                if values["control_id"] and key in known:
+                    results[i] = known[key]
+                elif values["control_id"] and key in first_in_batch:
+                    continue  # a resend inside the same batch: answered like the first copy
+                else:
+                    if values["control_id"]:
+                        first_in_batch[key] = i
+                    new_rows.append({c: values[c] for c in _COLUMNS})
+                    new_index.append(i)
+            if new_rows:
+                ids = session.execute(
+                    insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True),
+                    new_rows,
+                ).scalars()
+                for i, entry_id in zip(new_index, ids, strict=True):
+                    v = batch[i]
+                    results[i] = Stored(
+                        entry_id, True, v["state"], v["ack"], v["ack_code"], v["received_at"]
+                    )
+            uow.commit()
+        self.commits += 1
+        self.written += len(new_rows)
+        for i, values in enumerate(batch):
+            if results[i] is None:
+                first = results[first_in_batch[(values["sender"], values["control_id"])]]
+                assert first is not None
+                results[i] = Stored(
+                    first.entry_id,
+                    False,
+                    first.state,
+                    first.ack,
+                    first.ack_code,
+                    first.received_at,
+                )
+        return [r for r in results if r is not None]
+
+    def _commit_one(self, values: dict[str, Any]) -> Stored:
+        with self.uow_factory() as uow:
+            entry = InboundMessage(**{c: values[c] for c in _COLUMNS})
+            entry, is_new = journal.record(uow.session, entry)
+            stored = Stored(
+                entry.id, is_new, entry.state, entry.ack, entry.ack_code, entry.received_at
+            )
+            uow.commit()
+        return stored
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

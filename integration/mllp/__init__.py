@@ -1,0 +1,1 @@
+"""MLLP (minimal lower layer protocol) framing, server and client."""

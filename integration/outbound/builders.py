@@ -1,0 +1,75 @@
+"""Outbound HL7 v2.5.1 messages, built with hl7apy (validated structure; not on any ACK path).
+
+Built from the record as it is after the change committed, so a subscriber always receives
+our current view of the patient.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hl7apy.core import Message
+
+from integration.hl7.ack import OUR_APPLICATION, OUR_FACILITY
+from integration.hl7.escape import escape
+from mpi.models import Patient
+
+
+def _e(text: str | None) -> str:
+    """Escape a value from the record so it can never add fields or components."""
+    return escape(text or "", "|", "^~\\&")
+
+
+def _msh(message: Message, trigger: str, structure: str, control_id: str, at: datetime) -> None:
+    message.msh.msh_3 = OUR_APPLICATION
+    message.msh.msh_4 = OUR_FACILITY
+    message.msh.msh_7 = at.strftime("%Y%m%d%H%M%S")
+    message.msh.msh_9 = f"ADT^{trigger}^{structure}"
+    message.msh.msh_10 = control_id
+    message.msh.msh_11 = "P"
+    message.msh.msh_18 = "UNICODE UTF-8"
+
+
+def _pid(segment: object, patient: Patient) -> None:
+    """PID-3 every identifier (NHS number typed NH), PID-5, PID-7, PID-8, PID-11."""
+    pid = segment
+    idents = [_cx(i.value, i.authority, i.id_type) for i in patient.identifiers]
+    if patient.nhs_number and not any(i.authority == "NHS" for i in patient.identifiers):
+        idents.append(_cx(patient.nhs_number, "NHS", "NH"))
+    for value in idents:
+        pid.add_field("PID_3").value = value  # type: ignore[attr-defined]
+    pid.pid_5 = f"{_e(patient.family_name)}^{_e(patient.given_names)}"  # type: ignore[attr-defined]
+    if patient.date_of_birth:
+        pid.pid_7 = patient.date_of_birth.strftime("%Y%m%d")  # type: ignore[attr-defined]
+    if patient.sex:
+        pid.pid_8 = patient.sex  # type: ignore[attr-defined]
+    if patient.address or patient.postcode:
+        address = f"{_e(patient.address)}^^^^{_e(patient.postcode)}"
+        pid.pid_11 = address  # type: ignore[attr-defined]
+
+
+def _cx(value: str, authority: str, id_type: str) -> str:
+    return f"{_e(value)}^^^{_e(authority)}^{_e(id_type) or 'MR'}"
+
+
+def build_a08(patient: Patient, control_id: str, at: datetime) -> bytes:
+    message = Message("ADT_A01", version="2.5.1")
+    _msh(message, "A08", "ADT_A01", control_id, at)
+    message.evn.evn_2 = at.strftime("%Y%m%d%H%M%S")
+    _pid(message.pid, patient)
+    message.pv1.pv1_2 = "N"  # not applicable: a demographic correction, not a visit
+    return message.to_er7().encode("utf-8") + b"\r"
+
+
+def build_a40(survivor: Patient, prior: Patient, control_id: str, at: datetime) -> bytes:
+    message = Message("ADT_A39", version="2.5.1")
+    _msh(message, "A40", "ADT_A39", control_id, at)
+    message.evn.evn_2 = at.strftime("%Y%m%d%H%M%S")
+    group = message.add_group("ADT_A39_PATIENT")
+    _pid(group.pid, survivor)
+    first = prior.identifiers[0] if prior.identifiers else None
+    if first is not None:
+        group.mrg.mrg_1 = _cx(first.value, first.authority, first.id_type)
+    elif prior.nhs_number:
+        group.mrg.mrg_1 = _cx(prior.nhs_number, "NHS", "NH")
+    return message.to_er7().encode("utf-8") + b"\r"

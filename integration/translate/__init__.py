@@ -1,0 +1,1 @@
+"""Translators: one HL7 message in, one command out."""

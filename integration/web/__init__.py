@@ -1,0 +1,1 @@
+"""The integration engine's web side: the HL7 message monitor API."""

@@ -1,0 +1,1 @@
+"""Patient identity: one enterprise record per person, local identifiers, matching."""

@@ -1,0 +1,47 @@
+"""Identity audit events: every add, update, link, unlink, merge and unmerge, with who and why.
+
+A wrong merge puts two people in one record; the audit trail is how a clerk finds out what the
+machine (or a colleague) did and when, and what to undo.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from config.db import Base, UTCDateTime, utcnow
+
+AUDIT_KINDS = ("add", "update", "link", "unlink", "merge", "unmerge", "not_duplicate", "queue")
+
+
+class IdentityEvent(Base):
+    __tablename__ = "mpi_identity_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    other_patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
+    actor: Mapped[str] = mapped_column(String(80), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def record(
+    session: Session,
+    kind: str,
+    patient_id: int,
+    *,
+    other: int | None = None,
+    actor: str = "",
+    **detail: Any,
+) -> None:
+    if kind not in AUDIT_KINDS:
+        raise ValueError(f"unknown identity event kind {kind!r}")
+    session.add(
+        IdentityEvent(
+            kind=kind, patient_id=patient_id, other_patient_id=other, actor=actor, detail=detail
+        )
+    )

@@ -1,0 +1,1 @@
+"""Probabilistic patient matching: blocking keys, field comparisons, weights, zones, vetoes."""

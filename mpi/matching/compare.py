@@ -1,0 +1,339 @@
+"""Field comparators: each turns a pair of values into one discrete comparison level.
+
+Fellegi-Sunter weights attach to levels, not to raw similarities, so every comparator answers
+"how do these two values agree?" with a named level (``exact``, ``nickname``, ``swap``...) that a
+records clerk can read. Similarity uses rapidfuzz (Jaro-Winkler for names, Levenshtein for
+postcodes, token-set ratio for address lines).
+
+Levels of each field, best first; ``missing`` always means "one side has no usable value" and
+carries no weight either way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from mpi import nhs_number
+from mpi.matching.prepared import PreparedRecord, prepare
+from mpi.matching.record import PersonRecord
+
+__all__ = [
+    "FIELDS",
+    "JW_HIGH",
+    "JW_MID",
+    "LEVELS",
+    "FieldComparison",
+    "compare_address",
+    "compare_dob",
+    "compare_forename",
+    "compare_middle_names",
+    "compare_nhs_number",
+    "compare_records",
+    "compare_sex",
+    "compare_surname",
+    "dob_is_swap",
+    "lines_agree",
+]
+
+FIELDS: tuple[str, ...] = (
+    "nhs_number",
+    "forename",
+    "middle_names",
+    "surname",
+    "dob",
+    "address",
+    "sex",
+)
+
+LEVELS: dict[str, tuple[str, ...]] = {
+    "nhs_number": ("exact", "different", "missing"),
+    "forename": (
+        "exact",
+        "nickname",
+        "transposed",
+        "jw_high",
+        "initial",
+        "other_given",
+        "jw_mid",
+        "different",
+        "missing",
+    ),
+    "middle_names": ("exact", "initial", "jw_high", "different", "missing"),
+    "surname": (
+        "exact",
+        "previous",
+        "transposed",
+        "part",
+        "jw_high",
+        "phonetic",
+        "jw_mid",
+        "different",
+        "missing",
+    ),
+    "dob": ("exact", "swap", "typo", "placeholder", "different", "missing"),
+    "address": ("exact", "postcode", "previous", "typo", "outward", "different", "missing"),
+    "sex": ("exact", "different", "missing"),
+}
+
+JW_HIGH = 0.90
+"""Jaro-Winkler at or above this is a spelling slip (SARA/SARAH 0.96, JONATHAN/JOHNATHAN 0.90)."""
+JW_MID = 0.80
+"""Between JW_MID and JW_HIGH names are related but may be different people (JACK/JAKE 0.87)."""
+
+_STRONG_FORENAME = frozenset({"exact", "nickname", "jw_high"})
+_STRONG_SURNAME = frozenset({"exact", "previous", "part", "jw_high", "phonetic"})
+_NUMBERS = re.compile(r"\d+[A-Z]?")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldComparison:
+    """How one field of two records compares; ``term`` is the agreed value for frequency weights."""
+
+    field: str
+    level: str
+    value_a: str
+    value_b: str
+    term: str | None = None
+    similarity: float | None = None
+
+
+def _jw(a: str, b: str) -> float:
+    return JaroWinkler.similarity(a, b)
+
+
+def compare_nhs_number(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
+    """exact / different (both valid) / missing (absent or invalid on either side)."""
+    value_a = nhs_number.format(a.record.nhs_number) if a.record.nhs_number else ""
+    value_b = nhs_number.format(b.record.nhs_number) if b.record.nhs_number else ""
+    if a.nhs_number is None or b.nhs_number is None:
+        level = "missing"
+    elif a.nhs_number == b.nhs_number:
+        level = "exact"
+    else:
+        level = "different"
+    return FieldComparison("nhs_number", level, value_a, value_b)
+
+
+def compare_forename(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
+    """First forenames: exact, nickname, Jaro-Winkler, initial only, or a middle name in use."""
+    value_a, value_b = a.record.given_names, b.record.given_names
+    fa, fb = a.forename, b.forename
+    if not fa or not fb:
+        return FieldComparison("forename", "missing", value_a, value_b)
+    if fa == fb:
+        return FieldComparison("forename", "exact", value_a, value_b, term=fa, similarity=1.0)
+    if a.forename_formal & b.forename_formal:
+        return FieldComparison("forename", "nickname", value_a, value_b)
+    if len(fa) == 1 or len(fb) == 1:
+        level = "initial" if fa[0] == fb[0] else "different"
+        return FieldComparison("forename", level, value_a, value_b)
+    similarity = _jw(fa, fb)
+    if similarity >= JW_HIGH:
+        return FieldComparison("forename", "jw_high", value_a, value_b, similarity=similarity)
+    if set(a.forenames) & set(b.forenames):
+        return FieldComparison("forename", "other_given", value_a, value_b, similarity=similarity)
+    level = "jw_mid" if similarity >= JW_MID else "different"
+    return FieldComparison("forename", level, value_a, value_b, similarity=similarity)
+
+
+def compare_middle_names(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
+    """Second and later given names: agree, agree on an initial, a slip, or differ.
+
+    Two John Smiths born the same day rarely share a middle name too, so where both records
+    carry one this separates namesakes from duplicates.
+    """
+    middle_a, middle_b = a.forenames[1:], b.forenames[1:]
+    value_a, value_b = " ".join(middle_a), " ".join(middle_b)
+    if not middle_a or not middle_b:
+        return FieldComparison("middle_names", "missing", value_a, value_b)
+    if set(middle_a) & set(middle_b) or set(a.forenames) == set(b.forenames):
+        return FieldComparison("middle_names", "exact", value_a, value_b)
+    if any(len(t) == 1 for t in (*middle_a, *middle_b)):
+        initials_a = {t[0] for t in middle_a}
+        initials_b = {t[0] for t in middle_b}
+        level = "initial" if initials_a & initials_b else "different"
+        return FieldComparison("middle_names", level, value_a, value_b)
+    similarity = max(_jw(x, y) for x in middle_a for y in middle_b)
+    level = "jw_high" if similarity >= JW_HIGH else "different"
+    return FieldComparison("middle_names", level, value_a, value_b, similarity=similarity)
+
+
+def _display_surname(record: PersonRecord) -> str:
+    if record.previous_family_names:
+        return f"{record.family_name} (formerly {', '.join(record.previous_family_names)})"
+    return record.family_name
+
+
+def compare_surname(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
+    """Family names, with previous names (marriage) and double-barrelled parts counted."""
+    value_a, value_b = _display_surname(a.record), _display_surname(b.record)
+    sa, sb = a.surname, b.surname
+    if not sa or not sb:
+        return FieldComparison("surname", "missing", value_a, value_b)
+    if sa == sb:
+        return FieldComparison("surname", "exact", value_a, value_b, term=sa, similarity=1.0)
+    if (
+        sa in b.previous_surnames
+        or sb in a.previous_surnames
+        or (set(a.previous_surnames) & set(b.previous_surnames))
+    ):
+        return FieldComparison("surname", "previous", value_a, value_b)
+    if (len(a.surname_parts) > 1 or len(b.surname_parts) > 1) and (
+        set(a.surname_parts) & set(b.surname_parts)
+    ):
+        return FieldComparison("surname", "part", value_a, value_b)
+    similarity = _jw(sa, sb)
+    if similarity >= JW_HIGH:
+        level = "jw_high"
+    elif a.surname_metaphone == b.surname_metaphone or a.surname_nysiis == b.surname_nysiis:
+        level = "phonetic"
+    elif similarity >= JW_MID:
+        level = "jw_mid"
+    else:
+        level = "different"
+    return FieldComparison("surname", level, value_a, value_b, similarity=similarity)
+
+
+def _names_alike(x: str, y: str) -> bool:
+    return bool(x) and bool(y) and (x == y or _jw(x, y) >= JW_HIGH)
+
+
+def _transposed(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """Forename and surname entered the wrong way round on one record ("SMITH JOHN")."""
+    return _names_alike(a.forename, b.surname) and _names_alike(a.surname, b.forename)
+
+
+def dob_is_swap(a: PreparedRecord, b: PreparedRecord) -> bool:
+    """Day and month exchanged (US-style entry): 03/07/1980 against 07/03/1980."""
+    da, db = a.dob, b.dob
+    if da is None or db is None:
+        return False
+    return da.year == db.year and da.day != da.month and da.day == db.month and da.month == db.day
+
+
+def _one_keystroke(x: str, y: str) -> bool:
+    """One digit changed, or two neighbouring digits exchanged, in DDMMYYYY."""
+    if len(x) != len(y) or x == y:
+        return False
+    diffs = [i for i, (p, q) in enumerate(zip(x, y, strict=True)) if p != q]
+    if len(diffs) == 1:
+        return True
+    return (
+        len(diffs) == 2
+        and diffs[1] == diffs[0] + 1
+        and x[diffs[0]] == y[diffs[1]]
+        and x[diffs[1]] == y[diffs[0]]
+    )
+
+
+def _display_dob(record: PreparedRecord) -> str:
+    if record.dob is None:
+        return ""
+    text = record.dob.isoformat()
+    return f"{text} (placeholder)" if record.dob_placeholder else text
+
+
+def _looks_like_placeholder(record: PreparedRecord) -> bool:
+    dob = record.dob
+    return record.dob_placeholder or (dob is not None and dob.day == 1 and dob.month == 1)
+
+
+def compare_dob(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
+    """exact, day/month swap, one-keystroke typo, placeholder (01-01 or flagged), different."""
+    value_a, value_b = _display_dob(a), _display_dob(b)
+    if a.dob is None or b.dob is None:
+        return FieldComparison("dob", "missing", value_a, value_b)
+    if a.dob_placeholder or b.dob_placeholder:
+        # A stand-in date says only "born about then": a year either way is all it offers.
+        level = "placeholder" if abs(a.dob.year - b.dob.year) <= 1 else "different"
+        return FieldComparison("dob", level, value_a, value_b)
+    if a.dob == b.dob:
+        return FieldComparison("dob", "exact", value_a, value_b)
+    if dob_is_swap(a, b):
+        return FieldComparison("dob", "swap", value_a, value_b)
+    if _one_keystroke(a.dob_digits, b.dob_digits):
+        return FieldComparison("dob", "typo", value_a, value_b)
+    if (_looks_like_placeholder(a) or _looks_like_placeholder(b)) and abs(
+        a.dob.year - b.dob.year
+    ) <= 1:
+        return FieldComparison("dob", "placeholder", value_a, value_b)
+    return FieldComparison("dob", "different", value_a, value_b)
+
+
+def lines_agree(line_a: str, line_b: str) -> bool:
+    """Same first address line: house numbers equal (flat 2 is not flat 3) and words alike."""
+    if not line_a or not line_b:
+        return False
+    if line_a == line_b:
+        return True
+    numbers_a, numbers_b = _NUMBERS.findall(line_a), _NUMBERS.findall(line_b)
+    if numbers_a and numbers_b and numbers_a != numbers_b:
+        return False
+    return fuzz.token_set_ratio(line_a, line_b) >= 85
+
+
+def _display_address(record: PreparedRecord) -> str:
+    parts = [p for p in (record.record.address_line, record.postcode) if p]
+    text = ", ".join(parts)
+    if record.previous_postcodes:
+        text += f" (previously {', '.join(record.previous_postcodes)})"
+    return text
+
+
+def compare_address(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
+    """Where they live: same address or postcode, a previous postcode, a postcode typo, district."""
+    value_a, value_b = _display_address(a), _display_address(b)
+    pa, pb = a.postcode, b.postcode
+    if not pa or not pb:
+        return FieldComparison("address", "missing", value_a, value_b)
+    if pa == pb:
+        level = "exact" if lines_agree(a.address_line, b.address_line) else "postcode"
+        return FieldComparison("address", level, value_a, value_b, term=pa)
+    all_a = {pa, *a.previous_postcodes}
+    all_b = {pb, *b.previous_postcodes}
+    if all_a & all_b:
+        return FieldComparison("address", "previous", value_a, value_b)
+    if Levenshtein.distance(pa.replace(" ", ""), pb.replace(" ", "")) == 1:
+        return FieldComparison("address", "typo", value_a, value_b)
+    outwards_a = {a.outward, *a.previous_outwards} - {None}
+    outwards_b = {b.outward, *b.previous_outwards} - {None}
+    if outwards_a & outwards_b:
+        return FieldComparison("address", "outward", value_a, value_b)
+    return FieldComparison("address", "different", value_a, value_b)
+
+
+def compare_sex(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
+    """Administrative sex: exact / different; unknown (U) counts as missing."""
+    value_a, value_b = a.record.sex or "", b.record.sex or ""
+    if a.sex is None or b.sex is None:
+        level = "missing"
+    else:
+        level = "exact" if a.sex == b.sex else "different"
+    return FieldComparison("sex", level, value_a, value_b)
+
+
+def compare_records(
+    a: PersonRecord | PreparedRecord, b: PersonRecord | PreparedRecord
+) -> tuple[FieldComparison, ...]:
+    """Every field compared, in `FIELDS` order, with forename/surname transposition detected."""
+    pa, pb = prepare(a), prepare(b)
+    forename = compare_forename(pa, pb)
+    surname = compare_surname(pa, pb)
+    if not (forename.level in _STRONG_FORENAME and surname.level in _STRONG_SURNAME) and (
+        _transposed(pa, pb)
+    ):
+        forename = FieldComparison("forename", "transposed", forename.value_a, forename.value_b)
+        surname = FieldComparison("surname", "transposed", surname.value_a, surname.value_b)
+    return (
+        compare_nhs_number(pa, pb),
+        forename,
+        compare_middle_names(pa, pb),
+        surname,
+        compare_dob(pa, pb),
+        compare_address(pa, pb),
+        compare_sex(pa, pb),
+    )

@@ -1,0 +1,146 @@
+"""Veto rules: evidence that two records may be different people, whatever the score says.
+
+A Fellegi-Sunter score adds up agreement, and twins agree on almost everything. These rules
+look for the specific patterns where a high score is known to mislead. A veto never makes two
+records "different people"; it stops an automatic link and sends the pair to a records clerk
+(a vetoed pair that scored below the review threshold stays a new person).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mpi.matching.compare import FieldComparison, compare_records, dob_is_swap, lines_agree
+from mpi.matching.prepared import PreparedRecord, prepare
+from mpi.matching.record import PersonRecord
+
+__all__ = ["DEFAULT_VETO_RULES", "VETO_CODES", "Veto", "VetoRules", "find_vetoes"]
+
+VETO_CODES: tuple[str, ...] = (
+    "nhs_number_conflict",
+    "twins",
+    "dob_far_apart",
+    "generation_suffix",
+    "ambiguous",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Veto:
+    """A rule that fired, with the sentence a clerk sees."""
+
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class VetoRules:
+    """Which rules apply, and how far apart two dates of birth may be before they veto.
+
+    ``dob_gap_days`` defaults to 366: dates more than a year apart veto unless they are a
+    day/month swap, so a slip of one in the last digit of the year (1985/1986) does not veto but
+    1985/1995 does (that pair can still reach the review queue).
+    """
+
+    nhs_number_conflict: bool = True
+    twins: bool = True
+    dob_far_apart: bool = True
+    generation_suffix: bool = True
+    dob_gap_days: int = 366
+
+
+DEFAULT_VETO_RULES = VetoRules()
+
+# A forename "differs" here unless it clearly agrees: agreement only on a middle name proves
+# nothing (twins are often given each other's first name as a middle name), and an initial
+# fits either twin.
+_DIFFERENT_FORENAME = frozenset({"different", "jw_mid", "other_given", "initial"})
+# A slip in one twin's record (surname, date of birth or postcode) must not hide the twins.
+_SAME_DOB = frozenset({"exact", "swap", "typo"})
+_SAME_HOME = frozenset({"exact", "postcode", "typo", "previous"})
+_SAME_SURNAME = frozenset({"exact", "previous", "part", "jw_high", "phonetic"})
+
+
+def _twins(a: PreparedRecord, b: PreparedRecord, levels: dict[str, str]) -> bool:
+    """Same surname, date of birth and address (or slips of them); different forename or sex.
+
+    Twins have two NHS numbers, so two records carrying the same valid number are not twins.
+    """
+    if levels.get("surname") not in _SAME_SURNAME:
+        return False
+    if a.nhs_number is not None and a.nhs_number == b.nhs_number:
+        return False
+    if levels.get("dob") not in _SAME_DOB or a.dob_placeholder or b.dob_placeholder:
+        return False
+    # Same address, or no address on one side to tell: twins with one record lacking a postcode
+    # are still twins.
+    if a.postcode and b.postcode:
+        if levels.get("address") not in _SAME_HOME:
+            return False
+        if (
+            a.postcode == b.postcode
+            and a.address_line
+            and b.address_line
+            and not lines_agree(a.address_line, b.address_line)
+        ):
+            return False
+    different_sex = a.sex is not None and b.sex is not None and a.sex != b.sex
+    return levels.get("forename") in _DIFFERENT_FORENAME or different_sex
+
+
+def find_vetoes(
+    a: PersonRecord | PreparedRecord,
+    b: PersonRecord | PreparedRecord,
+    comparisons: tuple[FieldComparison, ...] | None = None,
+    rules: VetoRules = DEFAULT_VETO_RULES,
+) -> tuple[Veto, ...]:
+    """Every veto that applies to the pair (empty when none does)."""
+    pa, pb = prepare(a), prepare(b)
+    if comparisons is None:
+        comparisons = compare_records(pa, pb)
+    levels = {c.field: c.level for c in comparisons}
+    found: list[Veto] = []
+    if (
+        rules.nhs_number_conflict
+        and pa.nhs_number is not None
+        and pb.nhs_number is not None
+        and pa.nhs_number != pb.nhs_number
+    ):
+        found.append(
+            Veto(
+                "nhs_number_conflict",
+                "both records carry a valid NHS number and the numbers differ",
+            )
+        )
+    if rules.twins and _twins(pa, pb, levels):
+        found.append(
+            Veto(
+                "twins",
+                "same surname, date of birth and address but a different forename or sex: "
+                "possibly twins",
+            )
+        )
+    if (
+        rules.dob_far_apart
+        and pa.dob is not None
+        and pb.dob is not None
+        and not pa.dob_placeholder
+        and not pb.dob_placeholder
+        and abs((pa.dob - pb.dob).days) > rules.dob_gap_days
+        and not dob_is_swap(pa, pb)
+    ):
+        years = abs((pa.dob - pb.dob).days) / 365.25
+        found.append(
+            Veto(
+                "dob_far_apart",
+                f"dates of birth are {years:.1f} years apart and not a day/month swap",
+            )
+        )
+    if rules.generation_suffix and pa.suffix and pb.suffix and pa.suffix != pb.suffix:
+        found.append(
+            Veto(
+                "generation_suffix",
+                f"one record is {pa.suffix} and the other {pb.suffix}: possibly father and son",
+            )
+        )
+    return tuple(found)

@@ -1,0 +1,152 @@
+"""From stored patients (with their history) to the ``PersonRecord`` that matching compares,
+and the blocking-key index kept in step with every create, update, merge and unmerge.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from mpi import nhs_number
+from mpi.history import BlockingKey, PatientAddress, PatientName
+from mpi.matching.blocking import blocking_keys
+from mpi.matching.normalise import normalise_postcode
+from mpi.matching.record import PersonRecord
+from mpi.models import Patient
+
+PLACEHOLDER_NAMES = frozenset({"UNKNOWN", "UNK", "NOT KNOWN", "NK", "UNNAMED", "UNIDENTIFIED"})
+_SEXES = {"M", "F", "U"}
+
+
+def is_placeholder_name(family_name: str, given_names: str) -> bool:
+    """An A&E stand-in such as "Unknown Male" or "UNKNOWN, Female 3"."""
+    family = family_name.strip().upper()
+    given = given_names.strip().upper()
+    return not family or family in PLACEHOLDER_NAMES or given.split(" ")[0] in PLACEHOLDER_NAMES
+
+
+def looks_like_placeholder_dob(dob: date | None, placeholder_name: bool) -> bool:
+    """An estimated birth date is usually 1 January of a guessed year."""
+    return dob is not None and (placeholder_name or (dob.day == 1 and dob.month == 1))
+
+
+def first_line(address: str | None) -> str | None:
+    if not address:
+        return None
+    return address.split(",")[0].strip() or None
+
+
+def person_record(
+    record_id: str,
+    *,
+    nhs: str | None,
+    family_name: str,
+    given_names: str,
+    dob: date | None,
+    dob_placeholder: bool,
+    sex: str | None,
+    postcode: str | None,
+    address: str | None,
+    previous_family_names: Iterable[str] = (),
+    previous_postcodes: Iterable[str] = (),
+) -> PersonRecord:
+    valid_nhs = nhs if nhs and nhs_number.is_valid(nhs) else None
+    return PersonRecord(
+        record_id=record_id,
+        nhs_number=valid_nhs,
+        family_name=family_name or "",
+        given_names=given_names or "",
+        previous_family_names=tuple(n for n in dict.fromkeys(previous_family_names) if n),
+        dob=dob,
+        dob_placeholder=dob_placeholder,
+        sex=sex if sex in _SEXES else None,  # type: ignore[arg-type]
+        postcode=postcode,
+        previous_postcodes=tuple(p for p in dict.fromkeys(previous_postcodes) if p),
+        address_line=first_line(address),
+    )
+
+
+def records_for(session: Session, patient_ids: Iterable[int]) -> dict[int, PersonRecord]:
+    """One matching record per live patient, with previous names and postcodes (3 queries)."""
+    ids = list(dict.fromkeys(patient_ids))
+    if not ids:
+        return {}
+    patients = session.scalars(
+        select(Patient).where(Patient.id.in_(ids)).where(Patient.merged_into_id.is_(None))
+    ).all()
+    names: dict[int, list[str]] = defaultdict(list)
+    postcodes: dict[int, list[str]] = defaultdict(list)
+    for pid, family in session.execute(
+        select(PatientName.patient_id, PatientName.family_name).where(
+            PatientName.patient_id.in_(ids)
+        )
+    ):
+        names[pid].append(family)
+    for pid, postcode in session.execute(
+        select(PatientAddress.patient_id, PatientAddress.postcode).where(
+            PatientAddress.patient_id.in_(ids)
+        )
+    ):
+        if postcode:
+            postcodes[pid].append(postcode)
+    return {p.id: record_of(p, names[p.id], postcodes[p.id]) for p in patients}
+
+
+def record_of(
+    p: Patient, previous_names: Iterable[str] = (), previous_postcodes: Iterable[str] = ()
+) -> PersonRecord:
+    return person_record(
+        str(p.id),
+        nhs=p.nhs_number,
+        family_name=p.family_name,
+        given_names="" if p.placeholder else p.given_names,
+        dob=p.date_of_birth,
+        dob_placeholder=p.dob_placeholder,
+        sex=p.sex,
+        postcode=p.postcode,
+        address=p.address,
+        previous_family_names=[n for n in previous_names if n != p.family_name],
+        previous_postcodes=[pc for pc in previous_postcodes if pc != p.postcode],
+    )
+
+
+def keys_for(record: PersonRecord, placeholder: bool = False) -> set[str]:
+    """A placeholder's made-up name must not put it in every UNKNOWN block: NHS key only."""
+    keys = blocking_keys(record)
+    if placeholder:
+        keys = {k for k in keys if k.startswith("N:")}
+    return keys
+
+
+def refresh_keys(session: Session, patient: Patient, *, fresh: bool = False) -> None:
+    """Make the stored keys of one patient exactly those of its current record.
+
+    ``fresh``: the patient was created in this transaction, so it has no history and no keys
+    yet and nothing needs reading back (the feed's and registration's common case).
+    """
+    if fresh:
+        wanted = keys_for(record_of(patient), patient.placeholder)
+        session.add_all(BlockingKey(key=k, patient_id=patient.id) for k in sorted(wanted))
+        return
+    if patient.merged_into_id is not None:
+        session.execute(delete(BlockingKey).where(BlockingKey.patient_id == patient.id))
+        return
+    record = records_for(session, [patient.id])[patient.id]
+    wanted = keys_for(record, patient.placeholder)
+    have = set(session.scalars(select(BlockingKey.key).where(BlockingKey.patient_id == patient.id)))
+    gone = have - wanted
+    if gone:
+        session.execute(
+            delete(BlockingKey)
+            .where(BlockingKey.patient_id == patient.id)
+            .where(BlockingKey.key.in_(gone))
+        )
+    session.add_all(BlockingKey(key=k, patient_id=patient.id) for k in sorted(wanted - have))
+
+
+def normal_postcode(text: str | None) -> str | None:
+    return normalise_postcode(text) if text else None

@@ -1,0 +1,411 @@
+"""The master patient index search: exact identifiers, NHS number, then blocking and scoring.
+
+Tiers, in order, each cheaper and surer than the next:
+
+1. a local identifier already on file (hospital number, A&E number, a GP practice's id);
+2. a valid NHS number already on file;
+3. candidates sharing a blocking key (indexed look-ups, one per key, never a scan), scored with
+   ``mpi.matching``: auto-link attaches the incoming identifiers to that patient; review creates
+   a new patient *and* queues the pair for the clerks; otherwise a new person.
+
+Every path follows merge redirects, keeps demographic history, refreshes the patient's blocking
+keys and writes identity audit events, so the index never lags the record.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from mpi import audit, nhs_number
+from mpi.history import BlockingKey, PatientAddress, PatientName
+from mpi.matching.decide import DEFAULT_THRESHOLDS, MatchDecision, Thresholds, best_matches
+from mpi.matching.record import PersonRecord
+from mpi.matching.weights import DEFAULT_MODEL, MatchModel
+from mpi.models import NHS_AUTHORITY, Patient, PatientIdentifier
+from mpi.records import (
+    is_placeholder_name,
+    keys_for,
+    looks_like_placeholder_dob,
+    normal_postcode,
+    person_record,
+    record_of,
+    records_for,
+    refresh_keys,
+)
+from mpi.review import queue_pair
+from whiteboard.commands import PatientDetails
+from whiteboard.errors import InvalidCommand
+
+DEMOGRAPHIC_FIELDS = (
+    "family_name",
+    "given_names",
+    "title",
+    "date_of_birth",
+    "sex",
+    "address",
+    "postcode",
+    "gp_practice_code",
+)
+# Corrections to these are sent downstream as A08 (PatientDetailsCorrected).
+IDENTITY_FIELDS = ("family_name", "given_names", "date_of_birth", "sex", "nhs_number")
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """How the search scores and how far it looks.
+
+    ``max_block`` skips a key shared by more records than this (JOHN SMITH's name-only key in a
+    city-sized index); the other keys of the record still find its duplicates.
+    """
+
+    model: MatchModel = DEFAULT_MODEL
+    thresholds: Thresholds = DEFAULT_THRESHOLDS
+    max_block: int = 200
+    max_candidates: int = 60
+    limit: int = 5
+
+
+DEFAULT_CONFIG = MatchConfig()
+
+
+@dataclass(frozen=True)
+class Resolution:
+    patient: Patient
+    created: bool
+    changed_fields: tuple[str, ...]
+    tier: str = "identifier"  # identifier | nhs_number | probabilistic | new
+    score: float | None = None
+    queued_with: tuple[int, ...] = field(default=())
+
+
+def resolve_identity(
+    session: Session,
+    details: PatientDetails,
+    *,
+    origin: str | None = None,
+    source: str = "adt",
+    config: MatchConfig = DEFAULT_CONFIG,
+    authoritative: frozenset[str] | None = None,
+) -> Resolution:
+    """Find (or create) the one enterprise patient these details describe.
+
+    ``origin`` marks a record created here ("AE" for an A&E registration: the 24-hour sweep
+    re-checks those). ``authoritative`` lists the fields this source overwrites on an existing
+    patient (default: all of them, as for ADT); other fields are only filled when blank.
+    """
+    if not details.identifiers and not details.nhs_number:
+        raise InvalidCommand("the patient has no identifier (PID-3) and no NHS number")
+    nhs = _valid_nhs(details.nhs_number)
+    placeholder = is_placeholder_name(details.family_name, details.given_names)
+    patient, tier = _find_exact(session, details, nhs)
+    created = False
+    score: float | None = None
+    queued: list[int] = []
+    if patient is None:
+        incoming = _incoming_record(details, nhs, placeholder)
+        decisions = [] if placeholder else search(session, incoming, config=config)
+        top = decisions[0] if decisions else None
+        if top is not None and top.zone == "auto_link":
+            patient = session.get_one(Patient, int(top.record_id_b))
+            tier, score = "probabilistic", top.score
+        else:
+            patient = Patient(
+                identifiers=[],
+                created_origin=origin,
+                placeholder=placeholder,
+                dob_placeholder=looks_like_placeholder_dob(details.date_of_birth, placeholder),
+            )
+            session.add(patient)
+            session.flush()
+            created, tier = True, "new"
+            audit.record(session, "add", patient.id, actor=source, origin=origin)
+            for decision in decisions:
+                if decision.zone == "review":
+                    other = int(decision.record_id_b)
+                    queue_pair(
+                        session,
+                        patient.id,
+                        other,
+                        _with_ids(decision, patient.id),
+                        found_by=source,
+                        live=origin is not None,
+                    )
+                    queued.append(other)
+    changed = apply_demographics(
+        session, patient, details, nhs, placeholder, source=source, only=authoritative
+    )
+    _attach_identifiers(session, patient, details, nhs, tier, score, source)
+    if created or changed:
+        session.flush()
+        refresh_keys(session, patient, fresh=created)
+        if changed and not created:
+            audit.record(session, "update", patient.id, actor=source, fields=list(changed))
+    session.flush()
+    return Resolution(patient, created, changed, tier, score, tuple(queued))
+
+
+def search(
+    session: Session,
+    incoming: PersonRecord,
+    *,
+    config: MatchConfig = DEFAULT_CONFIG,
+    exclude: frozenset[int] = frozenset(),
+    placeholder: bool = False,
+) -> list[MatchDecision]:
+    """Best candidates for a record, through indexed blocking-key look-ups only."""
+    hits = candidate_hits(session, keys_for(incoming, placeholder), config.max_block)
+    for patient_id in exclude:
+        hits.pop(patient_id, None)
+    if not hits:
+        return []
+    # True duplicates share several keys; scoring only the records sharing the most keeps the
+    # cost of a search bounded however common the name (a JOHN SMITH born in 1980).
+    ids = [pid for pid, _ in hits.most_common(config.max_candidates)]
+    candidates = records_for(session, ids).values()
+    return best_matches(incoming, candidates, config.model, config.thresholds, limit=config.limit)
+
+
+_KEYS = BlockingKey.__table__.c  # type: ignore[attr-defined]
+# Built once: the interactive path runs it ~10 times a search, and building a statement costs
+# more than SQLite takes to answer it.
+_BLOCK = (
+    select(_KEYS.patient_id)
+    .where(_KEYS.key == bindparam("key"))
+    .limit(bindparam("n", literal_execute=False))
+)
+
+
+def candidate_hits(session: Session, keys: set[str], max_block: int) -> Counter[int]:
+    """Patients sharing a key with the number of keys each shares.
+
+    One indexed range read per key (Core, no ORM overhead); over-full blocks are skipped.
+    """
+    found: Counter[int] = Counter()
+    conn = session.connection()
+    for key in sorted(keys):
+        members = conn.execute(_BLOCK, {"key": key, "n": max_block + 1}).scalars().all()
+        if len(members) <= max_block:
+            found.update(members)
+    return found
+
+
+def survivor(session: Session, patient: Patient) -> Patient:
+    """Follow merge redirects so an old number still reaches the surviving record."""
+    seen: set[int] = set()
+    while patient.merged_into_id is not None and patient.id not in seen:
+        seen.add(patient.id)
+        patient = session.get_one(Patient, patient.merged_into_id)
+    return patient
+
+
+def apply_demographics(
+    session: Session,
+    patient: Patient,
+    details: PatientDetails,
+    nhs: str | None,
+    placeholder: bool,
+    *,
+    source: str,
+    only: frozenset[str] | None = None,
+) -> tuple[str, ...]:
+    """Take the sender's values, keeping the old name and address as searchable history.
+
+    A placeholder ("Unknown Male") never overwrites a real name; a real name replaces a
+    placeholder's and clears the flag.
+    """
+    if placeholder and not patient.placeholder and patient.family_name:
+        return ()
+    values: dict[str, Any] = {name: getattr(details, name) for name in DEMOGRAPHIC_FIELDS}
+    values["postcode"] = normal_postcode(details.postcode)
+    values["nhs_number"] = nhs
+    old_name = (patient.family_name, patient.given_names)
+    old_address = (patient.address, patient.postcode)
+    changed = []
+    for name, value in values.items():
+        if value in (None, ""):
+            continue
+        current = getattr(patient, name)
+        if only is not None and name not in only and current not in (None, ""):
+            continue
+        if current != value:
+            setattr(patient, name, value)
+            changed.append(name)
+    if patient.placeholder and not placeholder:
+        patient.placeholder = False
+        if details.date_of_birth is not None:
+            patient.dob_placeholder = False
+        changed.append("placeholder")
+    if (
+        patient.id is not None
+        and old_name[0]
+        and old_name
+        != (
+            patient.family_name,
+            patient.given_names,
+        )
+    ):
+        session.add(
+            PatientName(
+                patient_id=patient.id,
+                family_name=old_name[0],
+                given_names=old_name[1],
+                source=source,
+            )
+        )
+    if (
+        patient.id is not None
+        and old_address[1]
+        and old_address
+        != (
+            patient.address,
+            patient.postcode,
+        )
+    ):
+        session.add(
+            PatientAddress(
+                patient_id=patient.id,
+                address=old_address[0],
+                postcode=old_address[1],
+                source=source,
+            )
+        )
+    return tuple(changed)
+
+
+def _valid_nhs(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    try:
+        return nhs_number.validate(raw)
+    except nhs_number.InvalidNhsNumber:
+        return None
+
+
+def _find_exact(
+    session: Session, details: PatientDetails, nhs: str | None
+) -> tuple[Patient | None, str]:
+    for ident in details.identifiers:
+        found = session.scalars(
+            select(Patient)
+            .join(PatientIdentifier)
+            .where(PatientIdentifier.authority == ident.authority)
+            .where(PatientIdentifier.value == ident.value)
+            .where(PatientIdentifier.link_state == "linked")
+        ).first()
+        if found is not None:
+            return survivor(session, found), "identifier"
+    if nhs:
+        found = session.scalars(
+            select(Patient)
+            .where(Patient.nhs_number == nhs)
+            .where(Patient.merged_into_id.is_(None))
+            .order_by(Patient.id)
+        ).first()
+        if found is not None:
+            return found, "nhs_number"
+    return None, "new"
+
+
+def _incoming_record(details: PatientDetails, nhs: str | None, placeholder: bool) -> PersonRecord:
+    dob: date | None = details.date_of_birth
+    return person_record(
+        "incoming",
+        nhs=nhs,
+        family_name=details.family_name,
+        given_names=details.given_names,
+        dob=dob,
+        dob_placeholder=looks_like_placeholder_dob(dob, placeholder) and placeholder,
+        sex=details.sex,
+        postcode=normal_postcode(details.postcode),
+        address=details.address,
+    )
+
+
+def _with_ids(decision: MatchDecision, patient_id: int) -> dict[str, Any]:
+    data = decision.as_dict()
+    data["record_id_a"] = str(patient_id)
+    return data
+
+
+def _attach_identifiers(
+    session: Session,
+    patient: Patient,
+    details: PatientDetails,
+    nhs: str | None,
+    tier: str,
+    score: float | None,
+    source: str,
+) -> None:
+    known = {(i.authority, i.value) for i in patient.identifiers}
+    wanted = [(i.authority, i.value, i.id_type, True) for i in details.identifiers]
+    if details.nhs_number:
+        value = nhs or details.nhs_number.strip()[:40]
+        wanted.append((NHS_AUTHORITY, value, "NH", nhs is not None))
+    link_source = "probabilistic" if tier == "probabilistic" else "exact"
+    for authority, value, id_type, valid in wanted:
+        if (authority, value) in known:
+            continue
+        owner = session.scalar(
+            select(PatientIdentifier.patient_id)
+            .where(PatientIdentifier.authority == authority)
+            .where(PatientIdentifier.value == value)
+        )
+        if owner is not None:
+            # Held by another record: a possible duplicate for the clerks, never a silent
+            # re-pointing of someone else's number.
+            _queue_conflict(session, patient, owner, source)
+            continue
+        patient.identifiers.append(
+            PatientIdentifier(
+                authority=authority,
+                value=value,
+                id_type=id_type,
+                valid=valid,
+                link_source=link_source,
+                link_score=score,
+            )
+        )
+        known.add((authority, value))
+        audit.record(
+            session,
+            "link",
+            patient.id,
+            actor=source,
+            authority=authority,
+            value=value,
+            link_source=link_source,
+            score=score,
+            valid=valid,
+        )
+
+
+def _queue_conflict(session: Session, patient: Patient, owner_id: int, source: str) -> None:
+    owner = survivor(session, session.get_one(Patient, owner_id))
+    if owner.id == patient.id:
+        return
+    session.flush()
+    records = records_for(session, [patient.id, owner.id])
+    if len(records) < 2:
+        return
+    from mpi.matching.decide import score_pair
+
+    decision = score_pair(records[patient.id], records[owner.id]).as_dict()
+    queue_pair(session, patient.id, owner.id, decision, found_by=f"{source}:identifier")
+
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "MatchConfig",
+    "Resolution",
+    "apply_demographics",
+    "record_of",
+    "resolve_identity",
+    "search",
+    "survivor",
+]

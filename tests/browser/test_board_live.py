@@ -1,0 +1,59 @@
+"""What a person sees: the board shows a newly admitted patient without a reload."""
+
+from __future__ import annotations
+
+import pytest
+
+from integration.mllp.client import MllpClient
+from tests.hl7_builder import ack_code, adt
+
+pytestmark = pytest.mark.browser
+
+
+def test_board_shows_new_admission_without_reload(signed_on_page, sqlite_live_server, tmp_path):
+    page = signed_on_page
+    page.goto(f"{sqlite_live_server.url}/wards/AMU")
+    page.wait_for_selector("#board[data-connected='true']")
+    page.wait_for_selector("[data-bed='A3'][data-status='U']")  # the snapshot has arrived
+    assert page.locator("[data-patient-key]").count() == 0
+    page.evaluate("window.__sameDocument = true")  # proves no reload happened
+
+    with MllpClient("127.0.0.1", sqlite_live_server.mllp.port) as mllp:
+        ack = mllp.send(
+            adt("A01", family="<script>window.pwned=1</script>", given="Siân", location="AMU^A^A3")
+        )
+    assert ack_code(ack) == "AA"
+
+    row = page.locator("[data-patient-key]")
+    row.first.wait_for(timeout=10_000)
+    assert "<SCRIPT>WINDOW.PWNED=1</SCRIPT>" in row.first.inner_text()  # shown as text
+    assert page.evaluate("window.pwned") is None  # and never run
+    assert page.evaluate("window.__sameDocument") is True
+    tile = page.locator("[data-bed='A3']")
+    assert tile.get_attribute("data-status") == "O"
+    page.screenshot(path=str(tmp_path / "board.png"))
+
+
+def test_board_reconnects_after_losing_the_connection(signed_on_page, sqlite_live_server):
+    page = signed_on_page
+    page.goto(f"{sqlite_live_server.url}/wards/AMU")
+    page.wait_for_selector("#board[data-connected='true']")
+    # Drop every engine.io connection from the server side, as a flaky network would.
+    from whiteboard.web.socket import socketio
+
+    eio = socketio.server.eio
+    for sid in list(eio.sockets):
+        eio.disconnect(sid)
+    page.wait_for_selector("#board[data-connected='false']", timeout=10_000)
+    with MllpClient("127.0.0.1", sqlite_live_server.mllp.port) as mllp:
+        mllp.send(adt("A01", family="MISSED", location="AMU^A^A4"))
+    page.wait_for_selector("[data-patient-key]", timeout=15_000)
+    assert "MISSED" in page.locator("[data-patient-key]").first.inner_text()
+    assert page.locator("#board").get_attribute("data-connected") == "true"
+
+
+def test_index_lists_wards_with_links(signed_on_page, sqlite_live_server):
+    page = signed_on_page
+    page.goto(sqlite_live_server.url)
+    page.click("text=Acute Medical Unit")
+    page.wait_for_selector("#board[data-ward='AMU']")

@@ -1,0 +1,201 @@
+"""The 07:00 consultant emails, received by a real SMTP server (aiosmtpd), parsed and checked
+against the hand-built fixture hospital (tests/reports_fixture.py)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from tests.reports_fixture import SENT_ON, build_hospital, drop_vte_table
+from whiteboard.models import EmailDelivery
+from whiteboard.reports.consultant_email import send_consultant_emails
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.refuse_next = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse_next:
+            self.refuse_next -= 1
+            return "451 try again later"
+        parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.messages.append(parsed)  # type: ignore[arg-type]
+        return "250 OK"
+
+    def to(self, address: str) -> EmailMessage:
+        (found,) = [m for m in self.messages if m["To"] == address]
+        return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()
+
+
+def _services_with_smtp(services, port):
+    services.settings = services.settings.replace(
+        smtp_host="127.0.0.1", smtp_port=port, public_url="https://wardboard.test"
+    )
+    return services
+
+
+@pytest.fixture
+def vte_hospital(services):
+    with services.uow_factory() as uow:
+        ids = build_hospital(uow.session, with_vte_table=True)
+        uow.commit()
+    yield services, ids
+    with services.uow_factory() as uow:
+        drop_vte_table(uow.session)
+        uow.commit()
+
+
+def _parts(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    return text, html
+
+
+def test_each_consultant_gets_the_numbers_of_the_fixture_hospital(vte_hospital, smtp):
+    services, ids = vte_hospital
+    inbox, port = smtp
+    summary = send_consultant_emails(
+        _services_with_smtp(services, port), None, dry_run=False, sent_on=SENT_ON
+    )
+    assert (summary.sent, summary.failed) == (3, 0)  # Dr Quiet has no address
+    assert len(inbox.messages) == 3
+
+    okafor = inbox.to("adaeze.okafor@test.example")
+    text, html = _parts(okafor)
+    # Yesterday = Sunday 25 October, 25 hours: P1 (00:30 BST), P4, P8 on AMU; P2 (23:30 GMT)
+    # on W4. P3 (00:30 on the 26th), the cancelled stay and A&E attendances are not counted.
+    assert "ADMITTED YESTERDAY UNDER YOU: 4" in text
+    assert "  AMU: 3" in text and "  W4: 1" in text
+    for label in ("P1", "P2", "P4", "P8"):
+        assert f"TEST{label}" in text
+    assert "TESTP3" not in text.split("VTE RISK")[0]
+    # VTE: P4 is 12 (not counted). P1 assessed at exactly 14 h (in time); P8 at 14 h 1 s
+    # (late); P2 is not due until 13:30 today.
+    assert "Counted: 3. Assessed in time: 1. Not assessed within 14 h: 1. Not yet due: 1." in text
+    vte_section = text.split("VTE RISK")[1].split("CURRENT INPATIENTS")[0]
+    assert "TESTP8" in vte_section and "TESTP1" not in vte_section
+    assert f"https://wardboard.test/wards/AMU#stay-{ids['P8']}" in vte_section
+    # Open alerts (long stay, VTE): P2 and P3 VTE due, P6 VTE overdue and stranded 15 days.
+    assert "CURRENT INPATIENTS WITH OPEN ALERTS: 3" in text
+    assert "LONG STAYS (7+ DAYS): 1" in text and "TESTP6, Pat P6 (AMU, 15 days)" in text
+    assert "EDDs are not recorded" in text
+    assert okafor["Subject"].strip() == "Wardboard Sun 25 Oct: 4 admitted, 1 VTE late, 1 long stay"
+    assert 'id="vte-not-met">1<' in html and 'id="admitted-count">4<' in html
+
+    brown_text, _ = _parts(inbox.to("b.brown@test.example"))
+    # P5 (08:00Z, due 22:00Z) and SHORT (10:00Z, discharged unassessed): both late.
+    assert "ADMITTED YESTERDAY UNDER YOU: 2" in brown_text
+    assert "Counted: 2. Assessed in time: 0. Not assessed within 14 h: 2. Not yet due: 0." in (
+        brown_text
+    )
+    assert "TESTP7, Pat P7 (W4, 24 days)" in brown_text
+
+    chen_text, chen_html = _parts(inbox.to("w.chen@test.example"))
+    assert "Nothing to report" in chen_text and 'id="nothing"' in chen_html
+    assert len(chen_text) < 400
+
+    with services.read_session() as s:
+        log = s.scalars(select(EmailDelivery).order_by(EmailDelivery.recipient)).all()
+    assert [(d.recipient, d.status, str(d.report_date)) for d in log] == [
+        ("adaeze.okafor@test.example", "sent", "2026-10-25"),
+        ("b.brown@test.example", "sent", "2026-10-25"),
+        ("w.chen@test.example", "sent", "2026-10-25"),
+    ]
+
+    # A second run (a made-up 07:00, or a second scheduler) sends nothing twice.
+    again = send_consultant_emails(services, None, dry_run=False, sent_on=SENT_ON)
+    assert (again.sent, again.skipped_already_sent) == (0, 3)
+    assert len(inbox.messages) == 3
+
+
+def test_a_refusing_relay_is_retried_and_logged(services, smtp, monkeypatch):
+    inbox, port = smtp
+    with services.uow_factory() as uow:
+        build_hospital(uow.session, with_vte_table=False)
+        uow.commit()
+    inbox.refuse_next = 1  # the first DATA gets 451; the sender reconnects and retries
+    from whiteboard.reports import smtp_delivery
+
+    monkeypatch.setattr(smtp_delivery.time, "sleep", lambda _s: None)
+    summary = send_consultant_emails(
+        _services_with_smtp(services, port), None, False, sent_on=SENT_ON
+    )
+    assert (summary.sent, summary.failed) == (3, 0)
+    with services.read_session() as s:
+        attempts = sorted(s.scalars(select(EmailDelivery.attempts)))
+    assert attempts == [1, 1, 2]
+
+
+def test_cli_dry_run_lists_emails_and_sends_nothing(services, smtp, runner, monkeypatch):
+    from config.cli import cli
+
+    inbox, port = smtp
+    with services.uow_factory() as uow:
+        build_hospital(uow.session, with_vte_table=False)
+        uow.commit()
+    monkeypatch.setenv("WARDBOARD_DATABASE_URL", services.settings.database_url)
+    monkeypatch.setenv("WARDBOARD_SMTP_PORT", str(port))
+    result = runner.invoke(cli, ["email", "consultants", "--date", "2026-10-25", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "adaeze.okafor@test.example: Wardboard Sun 25 Oct: 4 admitted" in result.output
+    assert "dry run: 3 emails built, none sent" in result.output
+    assert inbox.messages == []
+    result = runner.invoke(cli, ["email", "consultants", "--date", "2026-10-25"])
+    assert result.exit_code == 0, result.output
+    assert "3 sent, 0 failed" in result.output
+    assert len(inbox.messages) == 3
+
+
+def test_cli_bad_date_is_a_clear_error(runner):
+    from config.cli import cli
+
+    result = runner.invoke(cli, ["email", "consultants", "--date", "25/10/2026"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_an_unreachable_relay_stops_the_batch_and_a_later_run_sends_the_rest(
+    services, smtp, monkeypatch
+):
+    from whiteboard.reports import smtp_delivery
+
+    monkeypatch.setattr(smtp_delivery.time, "sleep", lambda _s: None)
+    inbox, port = smtp
+    with services.uow_factory() as uow:
+        build_hospital(uow.session, with_vte_table=False)
+        uow.commit()
+    closed = _free_port()  # nothing listens here
+    down = send_consultant_emails(
+        _services_with_smtp(services, closed), None, False, sent_on=SENT_ON
+    )
+    assert (down.sent, down.failed) == (0, 3)
+    with services.read_session() as s:
+        attempts = sorted(s.scalars(select(EmailDelivery.attempts)))
+    assert attempts == [0, 0, 3]  # only the first email tried the relay (3 times)
+    # The relay is back for the next scheduled run: everything unsent goes, once.
+    up = send_consultant_emails(_services_with_smtp(services, port), None, False, sent_on=SENT_ON)
+    assert (up.sent, up.failed, up.skipped_already_sent) == (3, 0, 0)
+    assert len(inbox.messages) == 3

@@ -1,0 +1,188 @@
+"""Managers' report figures against hand-computed values for the fixture hospital
+(tests/reports_fixture.py: the night the clocks go back, a stay crossing midnight twice)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.reports_fixture import NOW, build_hospital
+from whiteboard.reports.ae import ae_performance
+from whiteboard.reports.discharges import discharges_before_noon
+from whiteboard.reports.length_of_stay import length_of_stay_report
+from whiteboard.reports.occupancy import occupancy
+from whiteboard.reports.period import Period, day_bounds
+
+TZ = ZoneInfo("Europe/London")
+D24, D25, D26 = date(2026, 10, 24), date(2026, 10, 25), date(2026, 10, 26)
+
+
+@pytest.fixture
+def hospital(services):
+    with services.uow_factory() as uow:
+        build_hospital(uow.session, with_vte_table=False)
+        uow.commit()
+    return services
+
+
+def test_clock_change_days_have_23_and_25_hours():
+    start, end = day_bounds(D25, TZ)
+    assert end - start == timedelta(hours=25)
+    start, end = day_bounds(date(2026, 3, 29), TZ)
+    assert end - start == timedelta(hours=23)
+
+
+def test_ae_four_hour_performance(hospital):
+    rules = hospital.settings.clinical
+    with hospital.read_session() as s:
+        perf = ae_performance(s, Period(D24, D26), TZ, rules, NOW)
+    # A3 arrived 23:30Z on the 24th = 00:30 BST on the 25th, so it is the 25th's.
+    assert perf.by_day[D24].attendances == 0
+    day = perf.by_day[D25]
+    assert (day.attendances, day.breaches, day.twelve_hours) == (3, 2, 1)  # A1 complies at 240
+    assert (perf.by_day[D26].attendances, perf.by_day[D26].breaches) == (1, 0)
+    assert (perf.total.attendances, perf.total.breaches) == (4, 2)
+    assert perf.total.percent_within == 50.0
+    assert perf.breaches_by_clinician == {"Dr A Okafor": 1, "Dr B Brown": 1}
+    assert [w["minutes"] for w in perf.twelve_hour_waits] == [13 * 60]
+    # Week of Monday 19 October holds the 24th and 25th; the 26th starts a new week.
+    assert perf.by_week[date(2026, 10, 19)].attendances == 3
+    assert perf.by_week[D26].attendances == 1
+
+
+def test_discharges_before_noon_in_local_time(hospital):
+    rules = hospital.settings.clinical
+    with hospital.read_session() as s:
+        report = discharges_before_noon(s, Period(D24, D26), TZ, rules)
+    # BST 11:30 BST (10:30Z) before; NOON 12:30 BST (11:30Z) after; SHORT 16:00 after;
+    # TWICE 01:00 GMT on the 26th before.
+    assert (report.by_day[D24].discharges, report.by_day[D24].before_noon) == (2, 1)
+    assert (report.by_day[D25].discharges, report.by_day[D25].before_noon) == (1, 0)
+    assert (report.by_day[D26].discharges, report.by_day[D26].before_noon) == (1, 1)
+    assert report.total.percent == 50.0
+    assert report.standard_percent == 33.0
+
+
+def test_length_of_stay(hospital):
+    with hospital.read_session() as s:
+        report = length_of_stay_report(s, Period(D24, D26), TZ, NOW)
+    # SHORT 6 h -> 0 days; TWICE 27 h -> 1; BST 8 days; NOON 23 days.
+    assert report.discharges == 4
+    assert report.distribution == {
+        "0 days": 1,
+        "1 day": 1,
+        "2-3 days": 0,
+        "4-6 days": 0,
+        "7-13 days": 1,
+        "14-20 days": 0,
+        "21+ days": 1,
+    }
+    assert report.long_stays == {7: 2, 14: 1, 21: 1}
+
+
+def test_occupancy_midnight_census_and_fractional_bed_days(hospital):
+    with hospital.read_session() as s:
+        occ = occupancy(s, Period(D25, D26), TZ, NOW)
+    # TWICE is on AMU at 00:00 BST on the 25th (23:00Z) and at 00:00 GMT on the 26th.
+    assert occ.census[D25] == {"AMU": 1, "W4": 0}
+    assert occ.census[D26] == {"AMU": 1, "W4": 0}
+    # Period: 2026-10-24T23:00Z to 2026-10-27T00:00Z. TWICE inside it: 23:00Z -> 01:00Z
+    # two days later = 26 h; SHORT 6 h = 0.25.
+    assert occ.bed_days_by_ward["AMU"] == pytest.approx(26 / 24)
+    assert occ.bed_days_by_ward["W4"] == pytest.approx(0.25)
+    assert occ.bed_days_by_consultant == pytest.approx({"Dr A Okafor": 26 / 24, "Dr B Brown": 0.25})
+    assert occ.beds_by_ward == {"AMU": 5, "W4": 2}
+
+
+def test_a_stay_over_the_whole_period_is_in_every_census(hospital):
+    with hospital.read_session() as s:
+        occ = occupancy(s, Period(D24, D24), TZ, NOW)
+    # At 00:00 BST on the 24th (2026-10-23T23:00Z) nobody in the fixture was in a bed.
+    assert occ.census[D24] == {"AMU": 0, "W4": 0}
+    # Inside the 24th (23:00Z 23rd -> 23:00Z 24th): TWICE from 22:00Z = 1 h.
+    assert occ.bed_days_by_ward["AMU"] == pytest.approx(1 / 24)
+
+
+def test_spring_forward_night_census_and_bed_days(services):
+    """Clocks go forward at 01:00 UTC on Sunday 29 March 2026: that day has 23 hours."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from mpi.models import Patient
+    from whiteboard.models import BedOccupancy, Clinician, Stay, Ward
+
+    def z(text_: str) -> datetime:
+        return datetime.fromisoformat(text_).replace(tzinfo=UTC)
+
+    with services.uow_factory() as uow:
+        s = uow.session
+        amu = s.scalars(select(Ward).where(Ward.code == "AMU")).one()
+        okafor = s.scalars(select(Clinician).where(Clinician.code == "C1234567")).one()
+        stay = Stay(
+            patient=Patient(family_name="Spring", given_names="Sam"),
+            patient_class="I",
+            state="discharged",
+            ward=amu,
+            clinician=okafor,
+            admitted_at=z("2026-03-28T23:00"),  # 23:00 GMT on the 28th
+            discharged_at=z("2026-03-29T23:00"),  # 00:00 BST on the 30th: 24 real hours
+        )
+        s.add(stay)
+        s.flush()
+        s.add(
+            BedOccupancy(
+                stay_id=stay.id,
+                ward_id=amu.id,
+                clinician_id=okafor.id,
+                started_at=stay.admitted_at,
+                ended_at=stay.discharged_at,
+            )
+        )
+        uow.commit()
+    d29, d30 = date(2026, 3, 29), date(2026, 3, 30)
+    with services.read_session() as s:
+        occ = occupancy(s, Period(d29, d30), TZ, NOW)
+        noon = discharges_before_noon(s, Period(d29, d30), TZ, services.settings.clinical)
+    # In at 00:00 GMT on the 29th; out exactly at 00:00 BST on the 30th (not counted then).
+    assert occ.census[d29]["AMU"] == 1
+    assert occ.census[d30]["AMU"] == 0
+    # The whole 23-hour local day of the 29th, as real time: 23/24 of a bed-day.
+    assert occ.bed_days_by_ward["AMU"] == pytest.approx(23 / 24)
+    # Discharged at 00:00 BST on the 30th: a discharge on the 30th, before noon.
+    assert (noon.by_day[d30].discharges, noon.by_day[d30].before_noon) == (1, 1)
+
+
+def test_vte_within_14_hours_report(services):
+    from tests.reports_fixture import drop_vte_table
+    from whiteboard.reports.vte_standard import vte_within_standard
+
+    with services.uow_factory() as uow:
+        build_hospital(uow.session, with_vte_table=True)
+        uow.commit()
+    rules = services.settings.clinical
+    try:
+        with services.read_session() as s:
+            at_seven = vte_within_standard(
+                s, Period(D25, D25), TZ, rules, datetime(2026, 10, 26, 7, 0, tzinfo=UTC)
+            )
+            later = vte_within_standard(
+                s, Period(D25, D25), TZ, rules, datetime(2026, 10, 26, 13, 30, 1, tzinfo=UTC)
+            )
+    finally:
+        with services.uow_factory() as uow:
+            drop_vte_table(uow.session)
+            uow.commit()
+    # Admitted on the 25th (local): P1, P2, P4 (aged 12: not counted), P8 (Okafor); P5 and
+    # SHORT (Brown); CANCELLED is left out. P1 in time (exactly 14 h); P8 1 s late; P5 and
+    # SHORT never assessed; P2 (23:30 GMT) is not due until 13:30 on the 26th.
+    assert at_seven.available
+    t = at_seven.total
+    assert (t.counted, t.met, t.not_met, t.not_yet_due) == (5, 1, 3, 1)
+    assert t.percent == 25.0
+    # One second after 13:30 UTC on the 26th P2's 14 hours have passed too, unassessed.
+    t = later.total
+    assert (t.counted, t.met, t.not_met, t.not_yet_due) == (5, 1, 4, 0)
+    assert later.standard_percent == 95.0

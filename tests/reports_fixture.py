@@ -1,0 +1,125 @@
+"""A hand-built hospital for report and email tests, around the night the clocks go back.
+
+Clocks go back at 01:00 UTC on Sunday 25 October 2026: that local day has 25 hours, from
+2026-10-24T23:00Z (00:00 BST) to 2026-10-26T00:00Z (00:00 GMT). Every expected figure in the
+tests is worked out by hand in the comments here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from mpi.models import Patient
+from whiteboard.models import Bed, BedOccupancy, Clinician, Stay, VteAssessment, Ward
+
+SENT_ON = date(2026, 10, 26)  # the Monday 07:00 email is about Sunday 25 October (25 h)
+NOW = datetime(2026, 10, 26, 12, 0, tzinfo=UTC)  # "now" for the managers' reports
+
+
+def z(text_: str) -> datetime:
+    return datetime.fromisoformat(text_).replace(tzinfo=UTC)
+
+
+def build_hospital(session: Session, *, with_vte_table: bool) -> dict[str, int]:
+    """Returns the stay ids by label. Needs the test layout (AE, AMU, W4; Dr Okafor)."""
+    wards = {w.code: w for w in session.scalars(select(Ward))}
+    beds = {(b.ward.code, b.code): b for b in session.scalars(select(Bed))}
+    okafor = session.scalars(select(Clinician).where(Clinician.code == "C1234567")).one()
+    brown = Clinician(
+        code="C7000001", family_name="Brown", given_names="Beatrice", email="b.brown@test.example"
+    )
+    chen = Clinician(
+        code="C7000002", family_name="Chen", given_names="Wei", email="w.chen@test.example"
+    )
+    no_mail = Clinician(code="C7000003", family_name="Quiet", given_names="Quentin")
+    session.add_all([brown, chen, no_mail])
+    session.flush()
+    people: dict[str, Patient] = {}
+
+    def patient(label: str, born: date) -> Patient:
+        p = Patient(family_name=f"Test{label}", given_names=f"Pat {label}", date_of_birth=born)
+        session.add(p)
+        people[label] = p
+        return p
+
+    ids: dict[str, int] = {}
+
+    def stay(
+        label, cls, ward, doctor, admitted, discharged=None, state=None, born=date(1956, 1, 1)
+    ):
+        s = Stay(
+            patient=patient(label, born),
+            patient_class=cls,
+            state=state or ("discharged" if discharged else "active"),
+            ward=wards[ward],
+            clinician=doctor,
+            admitted_at=z(admitted),
+            discharged_at=z(discharged) if discharged else None,
+        )
+        session.add(s)
+        session.flush()
+        ids[label] = s.id
+        return s
+
+    # --- inpatients admitted on Sunday 25 October (local), for the email -----------------
+    stay("P1", "I", "AMU", okafor, "2026-10-24T23:30")  # 00:30 BST on the 25th: counts
+    stay("P2", "I", "W4", okafor, "2026-10-25T23:30", born=date(1986, 5, 5))  # 23:30 GMT: counts
+    stay("P3", "I", "AMU", okafor, "2026-10-26T00:30")  # 00:30 on the 26th: not yesterday
+    stay("P4", "I", "AMU", okafor, "2026-10-25T10:00", born=date(2014, 3, 3))  # aged 12
+    stay("P8", "I", "AMU", okafor, "2026-10-25T09:00", born=date(1946, 2, 2))
+    stay("P5", "I", "AMU", brown, "2026-10-25T08:00", born=date(1976, 7, 7))
+    stay("CANCELLED", "I", "AMU", okafor, "2026-10-25T12:00", state="cancelled")
+    # --- long stays -----------------------------------------------------------------------
+    stay("P6", "I", "AMU", okafor, "2026-10-10T09:00")  # 15 days at 07:00 on the 26th
+    stay("P7", "I", "W4", brown, "2026-10-01T09:00")  # 24 days at 07:00 on the 26th
+    # --- discharged stays, for length of stay, noon and occupancy ---------------------------
+    # Crosses local midnight twice (00:00 BST 25th, 00:00 GMT 26th); 27 h long.
+    stay("TWICE", "I", "AMU", okafor, "2026-10-24T22:00", "2026-10-26T01:00")
+    # A 6-hour stay (Brown's, admitted yesterday): 0.25 bed-days.
+    stay("SHORT", "I", "W4", brown, "2026-10-25T10:00", "2026-10-25T16:00")
+    stay("NOON", "I", "AMU", okafor, "2026-10-01T10:00", "2026-10-24T11:30")  # 12:30 BST
+    stay("BST", "I", "AMU", okafor, "2026-10-16T10:00", "2026-10-24T10:30")  # 11:30 BST
+    # --- A&E attendances ---------------------------------------------------------------------
+    stay("A1", "E", "AE", okafor, "2026-10-25T10:00", "2026-10-25T14:00")  # exactly 240 min
+    stay("A2", "E", "AE", brown, "2026-10-25T11:00", "2026-10-25T15:00:01")  # 240 min 1 s
+    stay("A3", "E", "AE", okafor, "2026-10-24T23:30", "2026-10-25T12:30", state="ended")  # 13 h
+    stay("A4", "E", "AE", None, "2026-10-26T09:00")  # still there at NOW (3 h)
+    # --- bed occupancy intervals ------------------------------------------------------------
+    session.add_all(
+        [
+            BedOccupancy(
+                stay_id=ids["TWICE"],
+                ward_id=wards["AMU"].id,
+                bed_id=beds[("AMU", "A1")].id,
+                clinician_id=okafor.id,
+                started_at=z("2026-10-24T22:00"),
+                ended_at=z("2026-10-26T01:00"),
+            ),
+            BedOccupancy(
+                stay_id=ids["SHORT"],
+                ward_id=wards["W4"].id,
+                bed_id=beds[("W4", "A1")].id,
+                clinician_id=brown.id,
+                started_at=z("2026-10-25T10:00"),
+                ended_at=z("2026-10-25T16:00"),
+            ),
+        ]
+    )
+    session.flush()
+    if with_vte_table:
+        for label, when in (
+            ("P1", "2026-10-25T13:30:00"),  # exactly 14 h after 23:30Z: in time
+            ("P8", "2026-10-25T23:00:01"),  # 14 h and 1 s after 09:00Z: late
+        ):
+            session.add(
+                VteAssessment(stay_id=ids[label], assessed_at=z(when), assessed_by="C0000001")
+            )
+        session.flush()
+    return ids
+
+
+def drop_vte_table(session: Session) -> None:
+    session.execute(delete(VteAssessment))

@@ -1,0 +1,1 @@
+"""The ward record (stays, beds), the boards and their live push."""

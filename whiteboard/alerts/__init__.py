@@ -1,0 +1,1 @@
+"""Alert rules: pure functions of a stay's or attendance's facts, the clock and ClinicalRules."""

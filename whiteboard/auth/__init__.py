@@ -1,0 +1,1 @@
+"""Staff sign-on, roles and the permission matrix, kiosks, workstations and the audit log."""

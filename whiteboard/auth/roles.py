@@ -1,0 +1,76 @@
+"""The roles and the permission matrix: the single table docs/SECURITY.md documents.
+
+Every page, API route and Socket.IO event is mapped to one permission in ``policy.py``; this
+module says which role holds which permission. Changing who may do what is a change here.
+"""
+
+from __future__ import annotations
+
+NURSE = "nurse"
+DOCTOR = "doctor"
+CONSULTANT = "consultant"
+RECORDS_CLERK = "records_clerk"
+MANAGER = "manager"
+GP = "gp"
+ADMIN = "admin"
+KIOSK = "kiosk"
+
+STAFF_ROLES = (NURSE, DOCTOR, CONSULTANT, RECORDS_CLERK, MANAGER, GP, ADMIN)
+ROLES = (*STAFF_ROLES, KIOSK)
+
+# Permissions.
+BOARD_VIEW = "board.view"  # a ward's board (kiosks: privacy mode, own ward only)
+WARD_LIST = "ward.list"  # the index of wards
+PATIENT_VIEW = "patient.view"  # one patient's record (GPs: own practice's patients only)
+AUDIT_SEARCH = "audit.search"  # who looked at which record
+SESSION = "session"  # the signed-on user's own session (sign-off, session socket)
+USERS_MANAGE = "users.manage"  # staff, cards, kiosks, workstations (CLI today)
+CLINICAL_ACT = "clinical.act"  # VTE, observations, EDD, referrals, bed cleaned, bookings
+WORKLOAD_VIEW = "workload.view"  # patients and open alerts per doctor
+REPORTS_VIEW = "reports.view"  # managers' reports and their charts and CSV
+JOBS_VIEW = "jobs.view"  # the scheduler's jobs, last and next runs
+MPI_REVIEW = "mpi.review"  # the duplicate-merge queue: merge, unmerge, not a duplicate
+HL7_MONITOR = "hl7.monitor"  # the message monitor, error queue and replay (raw patient data)
+
+MATRIX: dict[str, frozenset[str]] = {
+    NURSE: frozenset({BOARD_VIEW, WARD_LIST, PATIENT_VIEW, CLINICAL_ACT, SESSION}),
+    DOCTOR: frozenset({BOARD_VIEW, WARD_LIST, PATIENT_VIEW, CLINICAL_ACT, SESSION}),
+    CONSULTANT: frozenset(
+        {BOARD_VIEW, WARD_LIST, PATIENT_VIEW, CLINICAL_ACT, WORKLOAD_VIEW, SESSION}
+    ),
+    RECORDS_CLERK: frozenset({BOARD_VIEW, WARD_LIST, PATIENT_VIEW, MPI_REVIEW, SESSION}),
+    MANAGER: frozenset(
+        {BOARD_VIEW, WARD_LIST, PATIENT_VIEW, AUDIT_SEARCH, WORKLOAD_VIEW, REPORTS_VIEW, SESSION}
+    ),
+    GP: frozenset({PATIENT_VIEW, SESSION}),
+    ADMIN: frozenset(
+        {
+            BOARD_VIEW,
+            WARD_LIST,
+            AUDIT_SEARCH,
+            USERS_MANAGE,
+            REPORTS_VIEW,
+            JOBS_VIEW,
+            HL7_MONITOR,
+            SESSION,
+        }
+    ),
+    KIOSK: frozenset({BOARD_VIEW}),
+}
+
+PERMISSIONS = tuple(sorted(set().union(*MATRIX.values())))
+
+
+def allowed(role: str, permission: str) -> bool:
+    return permission in MATRIX.get(role, frozenset())
+
+
+def matrix_markdown() -> str:
+    """The matrix as the Markdown table in docs/SECURITY.md (a test keeps the two equal)."""
+    head = "| permission | " + " | ".join(ROLES) + " |"
+    rule = "|---|" + "|".join(":-:" for _ in ROLES) + "|"
+    rows = [
+        f"| `{p}` | " + " | ".join("yes" if p in MATRIX[r] else "no" for r in ROLES) + " |"
+        for p in PERMISSIONS
+    ]
+    return "\n".join([head, rule, *rows])

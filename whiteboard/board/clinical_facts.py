@@ -1,0 +1,226 @@
+"""Alert facts for many stays at once, from the record: a fixed handful of queries per ward.
+
+The snapshot runs after every change a ward sees and on the periodic re-push, so facts are
+loaded for all of a ward's stays together (one query per table, never one per patient) and
+handed to the pure rules in ``whiteboard.alerts``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from config.db import UTCDateTime
+from whiteboard.alerts.facts import (
+    AttendanceFacts,
+    DoctorInCharge,
+    ObservationSet,
+    ReferralFacts,
+    StayFacts,
+)
+from whiteboard.models import (
+    Clinician,
+    Observation,
+    Referral,
+    ResponsibleClinician,
+    Stay,
+    StayPlan,
+)
+from whiteboard.models.clinical import split_codes
+
+
+@dataclass
+class ClinicalRows:
+    """What the record holds for one stay beyond the stay row itself."""
+
+    main: Any = None  # the joined plan / latest VTE / latest observation row
+    plan: Any = None  # that row when the stay has a plan, else None
+    vte_assessed_at: datetime | None = None
+    latest_obs: Any = None  # an Observation row (Core), or None
+    referrals: list[Any] = field(default_factory=list)
+    responsible: list[DoctorInCharge] = field(default_factory=list)
+
+
+def clinician_name(prefix: str | None, given: str | None, family: str | None) -> str:
+    initial = f"{given[:1]} " if given else ""
+    return f"{prefix or ''} {initial}{family or ''}".strip()
+
+
+@cache
+def _main_query() -> Any:
+    """Plan, latest VTE assessment and latest observation set per stay: one statement with
+    no aggregate (the plan row points at the latest set), built once with an expanding
+    ``ids`` parameter so each snapshot only binds and runs it."""
+    plan_cols = [c for c in StayPlan.__table__.c if c.name not in ("stay_id", "updated_at")]
+    obs_cols = [
+        c
+        for c in Observation.__table__.c
+        if c.name not in ("id", "stay_id", "recorded_by", "recorded_at")
+    ]
+    return (
+        select(
+            Stay.id.label("sid"),
+            StayPlan.stay_id.label("plan_stay_id"),
+            *plan_cols,
+            StayPlan.vte_assessed_at.label("vte_at"),
+            Observation.id.label("obs_id"),
+            *obs_cols,
+        )
+        .select_from(Stay)
+        .outerjoin(StayPlan, StayPlan.stay_id == Stay.id)
+        .outerjoin(Observation, Observation.id == StayPlan.latest_observation_id)
+        .where(Stay.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
+@cache
+def _referral_query() -> Any:
+    return (
+        select(Referral.__table__)
+        .where(Referral.stay_id.in_(bindparam("ids", expanding=True)))
+        .where(Referral.cancelled_at.is_(None))
+        .order_by(Referral.id)
+    )
+
+
+@cache
+def _responsible_query() -> Any:
+    return (
+        select(
+            ResponsibleClinician.stay_id,
+            ResponsibleClinician.from_time,
+            Clinician.code,
+            Clinician.prefix,
+            Clinician.given_names,
+            Clinician.family_name,
+        )
+        .join(Clinician, Clinician.id == ResponsibleClinician.clinician_id)
+        .where(ResponsibleClinician.stay_id.in_(bindparam("ids", expanding=True)))
+        .order_by(ResponsibleClinician.from_time, ResponsibleClinician.id)
+    )
+
+
+def load_clinical_rows(
+    session: Session, stay_ids: Iterable[int], *, responsible: bool = True
+) -> dict[int, ClinicalRows]:
+    """At most three queries whatever the number of stays; ``responsible=False`` skips the
+    clinician history (only A&E breach attribution reads it)."""
+    ids = sorted(set(stay_ids))
+    out: dict[int, ClinicalRows] = defaultdict(ClinicalRows)
+    if not ids:
+        return out
+    any_needs = False
+    for row in session.execute(_main_query(), {"ids": ids}):
+        rows = out[row.sid]
+        rows.main = row
+        if row.plan_stay_id is not None:
+            rows.plan = row
+            any_needs = any_needs or bool(row.post_discharge_needs)
+        rows.vte_assessed_at = _utc(row.vte_at)
+        if row.obs_id is not None:
+            rows.latest_obs = row
+    if any_needs:
+        for ref in session.execute(_referral_query(), {"ids": ids}):
+            out[ref.stay_id].referrals.append(ref)
+    if responsible:
+        for stay_id, from_time, code, prefix, given, family in session.execute(
+            _responsible_query(), {"ids": ids}
+        ):
+            out[stay_id].responsible.append(
+                DoctorInCharge(from_time, code, clinician_name(prefix, given, family))
+            )
+    return out
+
+
+_UTC_TYPE = UTCDateTime()
+
+
+def _utc(value: Any) -> datetime | None:
+    """Aggregates may come back as text on SQLite: normalise through the column type."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return _UTC_TYPE.process_result_value(value, None)
+
+
+def stay_facts(
+    stay_id: int,
+    admitted_at: datetime,
+    age_years: int | None,
+    rows: ClinicalRows,
+    discharged_at: datetime | None = None,
+) -> StayFacts:
+    plan = rows.plan
+    obs = rows.latest_obs
+    observations = ()
+    if obs is not None:
+        observations = (
+            ObservationSet(
+                taken_at=obs.taken_at,
+                respiration_rate=obs.respiration_rate,
+                spo2=obs.spo2,
+                spo2_scale=obs.spo2_scale,
+                on_oxygen=obs.on_oxygen,
+                systolic_bp=obs.systolic_bp,
+                pulse=obs.pulse,
+                consciousness=obs.consciousness,
+                temperature=obs.temperature,
+            ),
+        )
+    return StayFacts(
+        admitted_at=admitted_at,
+        stay_id=str(stay_id),
+        decision_to_admit_at=plan.decision_to_admit_at if plan is not None else None,
+        discharged_at=discharged_at,
+        age_years=age_years,
+        vte_assessed_at=rows.vte_assessed_at,
+        observations=observations,
+        edd=plan.edd if plan is not None else None,
+        edd_time=plan.edd_time if plan is not None else None,
+        edd_reviewed_at=plan.edd_reviewed_at if plan is not None else None,
+        post_discharge_needs=split_codes(plan.post_discharge_needs) if plan is not None else (),
+        referrals=tuple(
+            ReferralFacts(
+                need=r.need, referral_id=str(r.id), sent_at=r.sent_at, picked_up_at=r.picked_up_at
+            )
+            for r in rows.referrals
+        ),
+    )
+
+
+def attendance_facts(
+    stay_id: int,
+    arrived_at: datetime,
+    rows: ClinicalRows,
+    *,
+    state: str = "active",
+    ended_at: datetime | None = None,
+    current_doctor: DoctorInCharge | None = None,
+) -> AttendanceFacts:
+    """An A&E attendance; with no clinician history the current doctor counts from arrival."""
+    responsible = list(rows.responsible)
+    if not responsible and current_doctor is not None:
+        responsible = [current_doctor]
+    plan = rows.plan
+    return AttendanceFacts(
+        arrived_at=arrived_at,
+        attendance_id=str(stay_id),
+        decision_to_admit_at=plan.decision_to_admit_at if plan is not None else None,
+        admitted_at=ended_at if state == "ended" else None,
+        left_at=ended_at if state in ("discharged", "cancelled") else None,
+        responsible=tuple(responsible),
+    )
+
+
+def age_on(dob: date | None, today: date) -> int | None:
+    if dob is None:
+        return None
+    return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))

@@ -1,0 +1,152 @@
+"""Pushes each changed ward's snapshot to its board room, off the HL7 acknowledgement path.
+
+Events only put ward codes on a queue; one worker thread builds the snapshots and emits them.
+Changes that arrive while a snapshot is being built are coalesced, so a burst of ten messages
+for one ward costs one or two snapshots, not ten.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.clinical import ClinicalRules
+from config.db import utcnow
+from whiteboard.board.alerts_snapshot import alert_signature
+from whiteboard.board.privacy import redact_for_kiosk
+from whiteboard.board.snapshot import build_snapshot
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[str, dict[str, Any]], None]
+
+
+class BoardPublisher:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        emit: Emit,
+        tz_name: str,
+        rules: ClinicalRules | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        emit_kiosk: Emit | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._emit = emit
+        self._emit_kiosk = emit_kiosk
+        self._tz_name = tz_name
+        self._rules = rules
+        self._clock = clock
+        # Alert state last pushed per ward: the periodic re-push sends only wards whose
+        # time-based alerts changed level since.
+        self._signatures: dict[str, tuple[tuple[str, str, str, str], ...]] = {}
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.pushes = 0
+        self.last_push_seconds = 0.0
+
+    def snapshot(self, ward_code: str) -> dict[str, Any] | None:
+        with self._sessions() as session:
+            return build_snapshot(session, ward_code, self._clock(), self._tz_name, self._rules)
+
+    def kiosk_snapshot(self, ward_code: str) -> dict[str, Any] | None:
+        """The privacy-mode view a ward kiosk may see (whiteboard/board/privacy.py)."""
+        with self._sessions() as session:
+            snap = build_snapshot(session, ward_code, self._clock(), self._tz_name, self._rules)
+            return None if snap is None else redact_for_kiosk(session, snap)
+
+    def payload(self, ward_code: str, *, kiosk: bool = False) -> dict[str, Any] | None:
+        snap = self.kiosk_snapshot(ward_code) if kiosk else self.snapshot(ward_code)
+        if snap is None:
+            return None
+        return {"ward": ward_code, "version": snap["version"], "snapshot": snap}
+
+    def repush_changed_alerts(self) -> list[str]:
+        """Queue a push for every ward whose alerts differ from the last ones pushed.
+
+        Time-based alerts (an A&E wait turning red, an EDD review falling due) change with no
+        message arriving; the scheduler calls this every minute so boards follow the clock.
+        """
+        from sqlalchemy import select
+
+        from whiteboard.models import Ward
+
+        with self._sessions() as session:
+            codes = list(session.scalars(select(Ward.code).order_by(Ward.position)))
+        changed = []
+        for code in codes:
+            snap = self.snapshot(code)
+            if snap is None:
+                continue
+            signature = alert_signature(snap)
+            if self._signatures.get(code) != signature:
+                self._signatures[code] = signature
+                changed.append(code)
+                self._queue.put(code)
+        return changed
+
+    def on_event(self, event: Any) -> None:
+        for code in getattr(event, "wards", ()):
+            self._queue.put(code)
+
+    def start(self) -> BoardPublisher:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="board-push", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            wards = {first}
+            stop = False
+            while True:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                wards.add(more)
+            for code in sorted(wards):
+                self._push(code)
+            if stop:
+                return
+
+    def _push(self, code: str) -> None:
+        started = time.perf_counter()
+        try:
+            with self._sessions() as session:
+                snap = build_snapshot(session, code, self._clock(), self._tz_name, self._rules)
+                kiosk = (
+                    redact_for_kiosk(session, snap)
+                    if snap is not None and self._emit_kiosk is not None
+                    else None
+                )
+            if snap is not None:
+                self._signatures[code] = alert_signature(snap)
+                self._emit(code, {"ward": code, "version": snap["version"], "snapshot": snap})
+                if kiosk is not None and self._emit_kiosk is not None:
+                    self._emit_kiosk(
+                        code, {"ward": code, "version": kiosk["version"], "snapshot": kiosk}
+                    )
+                self.pushes += 1
+        except Exception:
+            log.exception("board push for ward %s failed", code)
+        self.last_push_seconds = time.perf_counter() - started

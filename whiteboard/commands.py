@@ -1,0 +1,175 @@
+"""Commands: what someone (an HL7 sender or a person on the web) asks the record to do.
+
+HL7 translators and web routes build the same commands, so a board updates the same way
+whoever changed the record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class Identifier:
+    value: str
+    authority: str
+    id_type: str = ""
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    """Who the patient is, as the sender describes them (PID)."""
+
+    identifiers: tuple[Identifier, ...]
+    nhs_number: str | None = None
+    family_name: str = ""
+    given_names: str = ""
+    title: str | None = None
+    date_of_birth: date | None = None
+    sex: str | None = None
+    address: str | None = None
+    postcode: str | None = None
+    gp_practice_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ClinicianRef:
+    code: str
+    family_name: str = ""
+    given_names: str = ""
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class Location:
+    """PV1-3: point of care (ward), room (bay) and bed."""
+
+    ward: str
+    bay: str | None = None
+    bed: str | None = None
+
+
+@dataclass(frozen=True)
+class VisitDetails:
+    """Where and under whom (PV1)."""
+
+    patient_class: str  # I, E, O
+    location: Location | None
+    visit_number: str | None = None
+    clinician: ClinicianRef | None = None
+    admitted_at: datetime | None = None
+    discharged_at: datetime | None = None
+    prior_location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    """Base: every command says when it happened and where it came from (for audit)."""
+
+    occurred_at: datetime
+    source: str = field(default="", kw_only=True)
+
+
+@dataclass(frozen=True)
+class AdmitPatient(Command):
+    patient: PatientDetails
+    visit: VisitDetails
+
+
+@dataclass(frozen=True)
+class RegisterPatient(Command):
+    """An A&E attendance or an outpatient visit (A04)."""
+
+    patient: PatientDetails
+    visit: VisitDetails
+
+
+@dataclass(frozen=True)
+class TransferPatient(Command):
+    patient: PatientDetails
+    visit: VisitDetails
+
+
+@dataclass(frozen=True)
+class DischargePatient(Command):
+    patient: PatientDetails
+    visit: VisitDetails
+
+
+@dataclass(frozen=True)
+class UpdatePatientInformation(Command):
+    patient: PatientDetails
+    visit: VisitDetails | None = None
+
+
+@dataclass(frozen=True)
+class CancelAdmission(Command):
+    patient: PatientDetails
+    visit: VisitDetails
+
+
+@dataclass(frozen=True)
+class CancelTransfer(Command):
+    """PV1-3 holds the location the patient goes back to."""
+
+    patient: PatientDetails
+    visit: VisitDetails
+
+
+@dataclass(frozen=True)
+class CancelDischarge(Command):
+    patient: PatientDetails
+    visit: VisitDetails
+
+
+@dataclass(frozen=True)
+class SetBedStatus(Command):
+    """A bed's HL7 table 0116 state: cleaned (U), needs cleaning (H), closed (C), ..."""
+
+    location: Location
+    status: str
+
+
+@dataclass(frozen=True)
+class MergePatient(Command):
+    """A40/A34: the record known by ``prior`` is the same person as ``patient`` (survivor).
+
+    This layer carries the merge; the master patient index decides identity and may deepen
+    what a merge does (unmerge, review).
+    """
+
+    patient: PatientDetails
+    prior: Identifier
+
+
+@dataclass(frozen=True)
+class OrderDetails:
+    """ORC/OBR: which order, of what, by whom."""
+
+    placer_system: str
+    placer_order_number: str
+    filler_order_number: str | None = None
+    service_code: str = ""
+    service_text: str = ""
+    ordering_practice: str | None = None
+
+
+@dataclass(frozen=True)
+class PlaceOrder(Command):
+    """ORM^O01 / OML^O21 with ORC-1 NW (new), CA (cancel) or SC (status changed)."""
+
+    patient: PatientDetails
+    order: OrderDetails
+    control: str = "NW"
+    order_status: str = ""  # ORC-5 with SC
+
+
+@dataclass(frozen=True)
+class RecordResult(Command):
+    """ORU^R01: a lab or imaging result (OBR-25 P preliminary, F final, C corrected)."""
+
+    patient: PatientDetails
+    order: OrderDetails
+    report_status: str
+    observations: tuple[str, ...] = ()

@@ -1,0 +1,134 @@
+"""Events: what has happened to the record, published after the transaction commits.
+
+Every event names the wards whose boards it changes; the board publisher needs nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Event:
+    @property
+    def wards(self) -> tuple[str, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class StayEvent(Event):
+    stay_id: int
+    patient_id: int
+    ward: str
+
+    @property
+    def wards(self) -> tuple[str, ...]:
+        return (self.ward,)
+
+
+@dataclass(frozen=True)
+class PatientAdmitted(StayEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class PatientRegistered(StayEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class PatientDischarged(StayEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class AdmissionCancelled(StayEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class DischargeCancelled(StayEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class AttendanceEnded(StayEvent):
+    """An A&E attendance stopped because the patient was admitted."""
+
+
+@dataclass(frozen=True)
+class PatientTransferred(StayEvent):
+    from_ward: str
+
+    @property
+    def wards(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((self.from_ward, self.ward)))
+
+
+@dataclass(frozen=True)
+class TransferCancelled(PatientTransferred):
+    pass
+
+
+@dataclass(frozen=True)
+class PatientDetailsChanged(Event):
+    patient_id: int
+    on_wards: tuple[str, ...] = ()
+
+    @property
+    def wards(self) -> tuple[str, ...]:
+        return self.on_wards
+
+
+@dataclass(frozen=True)
+class BedStatusChanged(Event):
+    ward: str
+    bed: str
+    status: str
+
+    @property
+    def wards(self) -> tuple[str, ...]:
+        return (self.ward,)
+
+
+@dataclass(frozen=True)
+class ClinicalRecordChanged(StayEvent):
+    """An assessment, observation, plan, referral or responsible clinician changed."""
+
+
+@dataclass(frozen=True)
+class OutpatientVisitBooked(Event):
+    booking_id: int
+    ward: str
+
+    @property
+    def wards(self) -> tuple[str, ...]:
+        return (self.ward,)
+
+
+@dataclass(frozen=True)
+class PatientMerged(Event):
+    survivor_id: int
+    merged_id: int
+    on_wards: tuple[str, ...] = ()
+
+    @property
+    def wards(self) -> tuple[str, ...]:
+        return self.on_wards
+
+
+@dataclass(frozen=True)
+class OrderPlaced(Event):
+    order_id: int
+
+
+@dataclass(frozen=True)
+class OrderStatusChanged(Event):
+    order_id: int
+    status: str
+
+
+@dataclass(frozen=True)
+class ResultReceived(Event):
+    result_id: int
+    order_id: int | None  # None: a result for an order we do not know, kept and visible

@@ -1,0 +1,388 @@
+"""Command handlers for admissions, transfers, discharges and their cancellations.
+
+Plain functions of (command, unit of work). They are deliberately forgiving about the order
+real hospital systems send things in (a transfer for a stay we never saw admitted creates it)
+because losing a patient from the board is worse than a late correction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.unit_of_work import UnitOfWork
+from mpi.events import PatientDetailsCorrected
+from mpi.identity import resolve_identity
+from mpi.models import Patient, PatientIdentifier
+from mpi.resolve import IDENTITY_FIELDS
+from whiteboard import bed_moves, events
+from whiteboard import commands as cmds
+from whiteboard.clinical_handlers import note_responsible
+from whiteboard.errors import InvalidCommand, NoSuchStay, UnknownLocation, UnknownPatient
+from whiteboard.models import Bed, Clinician, Stay, Ward
+
+
+def admit_patient(cmd: cmds.AdmitPatient, uow: UnitOfWork) -> int:
+    s = uow.session
+    patient = resolve_identity(s, cmd.patient).patient
+    ward, bed = _location(s, cmd.visit)
+    at = cmd.visit.admitted_at or cmd.occurred_at
+    stay = _active_stay(s, patient, cmd.visit, classes=("I",))
+    if stay is not None:
+        # A repeated admission for the same stay: treat it as "this is where they are now".
+        return _move(uow, stay, ward, bed, cmd.visit, at)
+    for attendance in _active_stays(s, patient, classes=("E",)):
+        _end_attendance(uow, attendance, at)
+    stay = Stay(
+        patient=patient,
+        visit_number=cmd.visit.visit_number,
+        patient_class="I",
+        admitted_at=at,
+        clinician=_clinician(s, cmd.visit.clinician),
+        ward=ward,
+    )
+    s.add(stay)
+    bed_moves.place(s, stay, ward, bed, at)
+    s.flush()
+    note_responsible(s, stay, at)
+    uow.add_event(events.PatientAdmitted(stay.id, patient.id, ward.code))
+    return stay.id
+
+
+def register_patient(cmd: cmds.RegisterPatient, uow: UnitOfWork) -> int:
+    s = uow.session
+    patient_class = cmd.visit.patient_class if cmd.visit.patient_class in ("E", "O") else "E"
+    # Registration searches the index before it creates; an A&E record is re-checked by the
+    # 24-hour sweep because details given at the front desk are often incomplete.
+    origin = "AE" if patient_class == "E" else "OP"
+    patient = resolve_identity(s, cmd.patient, origin=origin, source="registration").patient
+    ward, bed = _location(s, cmd.visit)
+    at = cmd.visit.admitted_at or cmd.occurred_at
+    stay = _active_stay(s, patient, cmd.visit, classes=(patient_class,))
+    if stay is not None:
+        return _move(uow, stay, ward, bed, cmd.visit, at)
+    stay = Stay(
+        patient=patient,
+        visit_number=cmd.visit.visit_number,
+        patient_class=patient_class,
+        admitted_at=at,
+        clinician=_clinician(s, cmd.visit.clinician),
+        ward=ward,
+    )
+    s.add(stay)
+    bed_moves.place(s, stay, ward, bed, at)
+    s.flush()
+    note_responsible(s, stay, at)
+    uow.add_event(events.PatientRegistered(stay.id, patient.id, ward.code))
+    return stay.id
+
+
+def transfer_patient(cmd: cmds.TransferPatient, uow: UnitOfWork) -> int:
+    s = uow.session
+    patient = resolve_identity(s, cmd.patient).patient
+    ward, bed = _location(s, cmd.visit)
+    stay = _active_stay(s, patient, cmd.visit, classes=("I", "E", "O"))
+    if stay is None:
+        admit = cmds.AdmitPatient(cmd.occurred_at, cmd.patient, cmd.visit, source=cmd.source)
+        return admit_patient(admit, uow)
+    return _move(uow, stay, ward, bed, cmd.visit, cmd.occurred_at)
+
+
+def discharge_patient(cmd: cmds.DischargePatient, uow: UnitOfWork) -> int:
+    s = uow.session
+    patient = resolve_identity(s, cmd.patient).patient
+    stay = _active_stay(s, patient, cmd.visit, classes=("I", "E", "O"))
+    if stay is None:
+        done = _latest_stay(s, patient, cmd.visit, state="discharged")
+        if done is not None:
+            return done.id  # already discharged: nothing more to do
+        raise NoSuchStay(f"no current stay to discharge for patient {_who(cmd.patient)}")
+    at = cmd.visit.discharged_at or cmd.occurred_at
+    ward_code = stay.ward.code
+    bed_moves.vacate(stay, at)
+    stay.state = "discharged"
+    stay.discharged_at = at
+    uow.add_event(events.PatientDischarged(stay.id, patient.id, ward_code))
+    return stay.id
+
+
+def update_patient_information(cmd: cmds.UpdatePatientInformation, uow: UnitOfWork) -> int:
+    s = uow.session
+    resolution = resolve_identity(s, cmd.patient)
+    patient = resolution.patient
+    stays = _active_stays(s, patient, classes=("I", "E", "O"))
+    changed = bool(resolution.changed_fields)
+    if cmd.visit is not None and cmd.visit.clinician is not None:
+        stay = _active_stay(s, patient, cmd.visit, classes=("I", "E", "O"))
+        clinician = _clinician(s, cmd.visit.clinician)
+        if stay is not None and stay.clinician_id != (clinician.id if clinician else None):
+            stay.clinician = clinician
+            note_responsible(s, stay, cmd.occurred_at)
+            changed = True
+    wards = tuple(st.ward.code for st in stays)
+    if changed or resolution.created:
+        uow.add_event(events.PatientDetailsChanged(patient.id, wards))
+    corrected = tuple(f for f in resolution.changed_fields if f in IDENTITY_FIELDS)
+    if corrected and not resolution.created:
+        uow.add_event(PatientDetailsCorrected(patient.id, corrected, wards))
+    return patient.id
+
+
+def cancel_admission(cmd: cmds.CancelAdmission, uow: UnitOfWork) -> int:
+    s = uow.session
+    patient = resolve_identity(s, cmd.patient).patient
+    stay = _active_stay(s, patient, cmd.visit, classes=("I", "E", "O"))
+    if stay is None:
+        cancelled = _latest_stay(s, patient, cmd.visit, state="cancelled")
+        if cancelled is not None:
+            return cancelled.id
+        raise NoSuchStay(f"no current admission to cancel for patient {_who(cmd.patient)}")
+    at = cmd.occurred_at
+    ward_code = stay.ward.code
+    while bed_moves.current_occupancy(stay) is not None:
+        bed_moves.undo_current(s, stay, at)
+    for occ in list(stay.occupancies):
+        s.delete(occ)
+    stay.state = "cancelled"
+    stay.discharged_at = None
+    uow.add_event(events.AdmissionCancelled(stay.id, patient.id, ward_code))
+    _resume_attendance_ended_by(uow, stay, at)
+    return stay.id
+
+
+def cancel_transfer(cmd: cmds.CancelTransfer, uow: UnitOfWork) -> int:
+    s = uow.session
+    patient = resolve_identity(s, cmd.patient).patient
+    stay = _active_stay(s, patient, cmd.visit, classes=("I", "E", "O"))
+    if stay is None:
+        raise NoSuchStay(f"no current stay whose transfer to cancel for {_who(cmd.patient)}")
+    wrong_ward = stay.ward.code
+    back_ward, back_bed = _location(s, cmd.visit)
+    previous = bed_moves.undo_current(s, stay, cmd.occurred_at)
+    if (
+        previous is not None
+        and previous.ward_id == back_ward.id
+        and (back_bed is None or previous.bed_id == back_bed.id)
+    ):
+        bed_moves.resume(s, stay, previous, cmd.occurred_at)
+    else:
+        bed_moves.place(s, stay, back_ward, back_bed, cmd.occurred_at)
+    s.flush()
+    uow.add_event(events.TransferCancelled(stay.id, patient.id, stay.ward.code, wrong_ward))
+    return stay.id
+
+
+def cancel_discharge(cmd: cmds.CancelDischarge, uow: UnitOfWork) -> int:
+    s = uow.session
+    patient = resolve_identity(s, cmd.patient).patient
+    active = _active_stay(s, patient, cmd.visit, classes=("I", "E", "O"))
+    if (
+        active is not None
+        and active.state == "active"
+        and cmd.visit.visit_number
+        in (
+            None,
+            active.visit_number,
+        )
+    ):
+        return active.id  # already back: a repeated cancel
+    stay = _latest_stay(s, patient, cmd.visit, state="discharged")
+    if stay is None:
+        raise NoSuchStay(f"no discharged stay to reinstate for patient {_who(cmd.patient)}")
+    stay.state = "active"
+    stay.discharged_at = None
+    if stay.occupancies:
+        bed_moves.resume(s, stay, stay.occupancies[-1], cmd.occurred_at)
+    s.flush()
+    uow.add_event(events.DischargeCancelled(stay.id, patient.id, stay.ward.code))
+    return stay.id
+
+
+def set_bed_status(cmd: cmds.SetBedStatus, uow: UnitOfWork) -> int:
+    s = uow.session
+    ward, bed = _location(s, cmds.VisitDetails("I", cmd.location))
+    if bed is None:
+        raise UnknownLocation(f"no bed {cmd.location.bed!r} on ward {ward.code}")
+    if cmd.status == "O" or bed.status == "O":
+        # Occupancy follows patients (admissions, transfers, discharges), never a bed message.
+        raise InvalidCommand(f"bed {bed.code} occupancy is set by patient moves, not directly")
+    bed.set_status(cmd.status, cmd.occurred_at)
+    uow.add_event(events.BedStatusChanged(ward.code, bed.code, cmd.status))
+    return bed.id
+
+
+# --- the pieces the handlers share -------------------------------------------------------
+
+
+def _move(
+    uow: UnitOfWork,
+    stay: Stay,
+    ward: Ward,
+    bed: Bed | None,
+    visit: cmds.VisitDetails,
+    at: datetime,
+) -> int:
+    s = uow.session
+    from_ward = stay.ward.code
+    clinician = _clinician(s, visit.clinician)
+    if clinician is not None:
+        stay.clinician = clinician
+        note_responsible(s, stay, at)
+    if stay.ward_id == ward.id and (bed is None or stay.bed_id == bed.id):
+        s.flush()
+        uow.add_event(events.PatientDetailsChanged(stay.patient_id, (ward.code,)))
+        return stay.id
+    bed_moves.vacate(stay, at)
+    bed_moves.place(s, stay, ward, bed, at)
+    s.flush()
+    uow.add_event(events.PatientTransferred(stay.id, stay.patient_id, ward.code, from_ward))
+    return stay.id
+
+
+def _end_attendance(uow: UnitOfWork, attendance: Stay, at: datetime) -> None:
+    """Admission stops the A&E clock: the attendance ends when the admission starts."""
+    ward_code = attendance.ward.code
+    bed_moves.vacate(attendance, at)
+    attendance.state = "ended"
+    attendance.discharged_at = at
+    uow.add_event(events.AttendanceEnded(attendance.id, attendance.patient_id, ward_code))
+
+
+def _resume_attendance_ended_by(uow: UnitOfWork, stay: Stay, at: datetime) -> None:
+    """Cancelling an admission puts the patient back in A&E if the admission ended it."""
+    s = uow.session
+    attendance = s.scalars(
+        select(Stay)
+        .where(Stay.patient_id == stay.patient_id)
+        .where(Stay.state == "ended")
+        .where(Stay.discharged_at == stay.admitted_at)
+    ).first()
+    if attendance is None:
+        return
+    attendance.state = "active"
+    attendance.discharged_at = None
+    if attendance.occupancies:
+        bed_moves.resume(s, attendance, attendance.occupancies[-1], at)
+    s.flush()
+    uow.add_event(
+        events.DischargeCancelled(attendance.id, attendance.patient_id, attendance.ward.code)
+    )
+
+
+def _location(session: Session, visit: cmds.VisitDetails) -> tuple[Ward, Bed | None]:
+    if visit.location is None or not visit.location.ward:
+        raise InvalidCommand("no assigned patient location (PV1-3) in the visit")
+    loc = visit.location
+    ward = session.scalars(select(Ward).where(Ward.code == loc.ward)).first()
+    if ward is None:
+        raise UnknownLocation(
+            f"unknown ward {loc.ward!r} in PV1-3: add it to the ward layout, then replay"
+        )
+    bed = None
+    if loc.bed:
+        bed = session.scalars(
+            select(Bed).where(Bed.ward_id == ward.id).where(Bed.code == loc.bed)
+        ).first()
+    return ward, bed
+
+
+def _clinician(session: Session, ref: cmds.ClinicianRef | None) -> Clinician | None:
+    if ref is None or not ref.code:
+        return None
+    clinician = session.scalars(select(Clinician).where(Clinician.code == ref.code)).first()
+    if clinician is None:
+        clinician = Clinician(code=ref.code)
+        session.add(clinician)
+    if ref.family_name:
+        clinician.family_name = ref.family_name
+    if ref.given_names:
+        clinician.given_names = ref.given_names
+    if ref.prefix:
+        clinician.prefix = ref.prefix
+    return clinician
+
+
+def _active_stays(session: Session, patient: Patient, classes: tuple[str, ...]) -> list[Stay]:
+    return list(
+        session.scalars(
+            select(Stay)
+            .where(Stay.patient_id == patient.id)
+            .where(Stay.state == "active")
+            .where(Stay.patient_class.in_(classes))
+            .order_by(Stay.admitted_at.desc(), Stay.id.desc())
+        )
+    )
+
+
+def _active_stay(
+    session: Session, patient: Patient, visit: cmds.VisitDetails, classes: tuple[str, ...]
+) -> Stay | None:
+    stays = _active_stays(session, patient, classes)
+    if visit.visit_number:
+        for stay in stays:
+            if stay.visit_number == visit.visit_number:
+                return stay
+    # Senders differ on whether every message repeats the visit number, and a patient is in
+    # one place at a time: the most recent current stay of that kind is the one meant.
+    return stays[0] if stays else None
+
+
+def _latest_stay(
+    session: Session, patient: Patient, visit: cmds.VisitDetails, state: str
+) -> Stay | None:
+    query = select(Stay).where(Stay.patient_id == patient.id).where(Stay.state == state)
+    if visit.visit_number:
+        query = query.where(Stay.visit_number == visit.visit_number)
+    return session.scalars(query.order_by(Stay.updated_at.desc(), Stay.id.desc())).first()
+
+
+def _who(details: cmds.PatientDetails) -> str:
+    ident = details.identifiers[0].value if details.identifiers else details.nhs_number
+    return str(ident)
+
+
+def merge_patient(cmd: cmds.MergePatient, uow: UnitOfWork) -> int:
+    """Point the prior record at the survivor and move its stays; the prior record's
+    identifiers keep resolving to the survivor through ``merged_into`` (mpi.identity)."""
+    s = uow.session
+    survivor = resolve_identity(s, cmd.patient).patient
+    prior = s.scalars(
+        select(Patient)
+        .join(PatientIdentifier)
+        .where(PatientIdentifier.authority == cmd.prior.authority)
+        .where(PatientIdentifier.value == cmd.prior.value)
+    ).first()
+    if prior is None:
+        raise UnknownPatient(
+            f"no patient holds {cmd.prior.authority} identifier {cmd.prior.value} (MRG-1)"
+        )
+    if prior.id == survivor.id or prior.merged_into_id == survivor.id:
+        return survivor.id  # already merged: a replay or a resend
+    moved = list(s.scalars(select(Stay).where(Stay.patient_id == prior.id)))
+    for stay in moved:
+        stay.patient_id = survivor.id
+    prior.merged_into_id = survivor.id
+    s.flush()
+    wards = tuple(sorted({st.ward.code for st in moved if st.state == "active"}))
+    uow.add_event(events.PatientMerged(survivor.id, prior.id, wards))
+    return survivor.id
+
+
+COMMAND_HANDLERS = {
+    cmds.AdmitPatient: admit_patient,
+    cmds.RegisterPatient: register_patient,
+    cmds.TransferPatient: transfer_patient,
+    cmds.DischargePatient: discharge_patient,
+    cmds.UpdatePatientInformation: update_patient_information,
+    cmds.CancelAdmission: cancel_admission,
+    cmds.CancelTransfer: cancel_transfer,
+    cmds.CancelDischarge: cancel_discharge,
+    cmds.SetBedStatus: set_bed_status,
+    cmds.MergePatient: merge_patient,
+}
+
+from whiteboard.order_handlers import ORDER_HANDLERS  # noqa: E402  (needs nothing above)
+
+COMMAND_HANDLERS.update(ORDER_HANDLERS)

@@ -1,0 +1,36 @@
+"""The ward record's tables, one module per area."""
+
+from whiteboard.models.clinical import (
+    Observation,
+    OutpatientBooking,
+    Referral,
+    ResponsibleClinician,
+    StayPlan,
+    VteAssessment,
+)
+from whiteboard.models.email_delivery import EmailDelivery
+from whiteboard.models.orders import Order, Result
+from whiteboard.models.scheduling import SchedulerJobRun, SchedulerLease
+from whiteboard.models.staff import Clinician
+from whiteboard.models.stay import BedOccupancy, Stay
+from whiteboard.models.ward import Bay, Bed, Ward
+
+__all__ = [
+    "Bay",
+    "Bed",
+    "BedOccupancy",
+    "Clinician",
+    "EmailDelivery",
+    "Observation",
+    "Order",
+    "OutpatientBooking",
+    "Referral",
+    "ResponsibleClinician",
+    "Result",
+    "SchedulerJobRun",
+    "SchedulerLease",
+    "Stay",
+    "StayPlan",
+    "VteAssessment",
+    "Ward",
+]

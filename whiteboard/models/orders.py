@@ -1,0 +1,55 @@
+"""Orders (a GP's blood test or x-ray request) and the results that answer them.
+
+An order moves ordered -> performed -> reported (or cancelled). A result is kept whether or
+not we know its order: a result for an unknown order is stored with no order, visible, never
+dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from config.db import Base, UTCDateTime, utcnow
+
+ORDERED, PERFORMED, REPORTED, CANCELLED = "ordered", "performed", "reported", "cancelled"
+
+
+class Order(Base):
+    __tablename__ = "clinical_order"
+    __table_args__ = (UniqueConstraint("placer_system", "placer_order_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    placer_system: Mapped[str] = mapped_column(String(200))  # MSH-3|MSH-4 of the orderer
+    placer_order_number: Mapped[str] = mapped_column(String(60), index=True)  # ORC-2 / OBR-2
+    filler_order_number: Mapped[str | None] = mapped_column(String(60), index=True)
+    service_code: Mapped[str] = mapped_column(String(60), default="")  # OBR-4.1
+    service_text: Mapped[str] = mapped_column(String(200), default="")  # OBR-4.2
+    ordering_practice: Mapped[str | None] = mapped_column(String(12))  # ODS code
+    status: Mapped[str] = mapped_column(String(12), default=ORDERED, index=True)
+    ordered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    source: Mapped[str] = mapped_column(String(40), default="")
+
+    results: Mapped[list[Result]] = relationship(back_populates="order")
+
+
+class Result(Base):
+    __tablename__ = "clinical_result"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("clinical_order.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    placer_order_number: Mapped[str] = mapped_column(String(60), default="")
+    filler_order_number: Mapped[str] = mapped_column(String(60), default="")
+    service_code: Mapped[str] = mapped_column(String(60), default="")
+    service_text: Mapped[str] = mapped_column(String(200), default="")
+    report_status: Mapped[str] = mapped_column(String(2), default="")  # OBR-25: P, F, C
+    observations: Mapped[str] = mapped_column(Text, default="")  # one OBX per line
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(40), default="")
+
+    order: Mapped[Order | None] = relationship(back_populates="results")

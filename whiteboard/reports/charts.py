@@ -1,0 +1,92 @@
+"""Charts as PNG or SVG images that can be pasted into a board paper.
+
+matplotlib with the Agg backend: renders on a server with no display, writes both PNG and SVG,
+and is the long-maintained standard. Figures are built with ``matplotlib.figure.Figure``
+directly (not pyplot) so there is no global figure state shared between request threads.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on a server; harmless if already set
+
+from matplotlib.figure import Figure
+
+BAR = "#1d4ed8"
+TARGET = "#b91c1c"
+SECOND = "#6b7280"
+
+
+def _render(fig: Figure, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=120 if fmt == "png" else None, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _figure(title: str) -> tuple[Figure, object]:
+    fig = Figure(figsize=(8, 3.6))
+    ax = fig.add_subplot()
+    ax.set_title(title, loc="left", fontsize=12)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", color="#e5e7eb")
+    ax.set_axisbelow(True)
+    return fig, ax
+
+
+def percent_chart(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    targets: Sequence[tuple[str, float]],
+    fmt: str,
+) -> bytes:
+    """Bars of a percentage per period, with horizontal target lines."""
+    fig, ax = _figure(title)
+    xs = range(len(labels))
+    ax.bar(xs, [v if v is not None else 0 for v in values], color=BAR, label="actual")
+    for (name, value), style in zip(targets, ("--", ":"), strict=False):
+        ax.axhline(value, color=TARGET, linestyle=style, linewidth=1.5, label=f"{name} {value:g}%")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("%")
+    _xticks(ax, labels)
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    return _render(fig, fmt)
+
+
+def bar_chart(
+    title: str, labels: Sequence[str], values: Sequence[float], ylabel: str, fmt: str
+) -> bytes:
+    fig, ax = _figure(title)
+    ax.bar(range(len(labels)), values, color=BAR)
+    ax.set_ylabel(ylabel)
+    _xticks(ax, labels)
+    return _render(fig, fmt)
+
+
+def line_chart(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    ceiling: float | None,
+    ylabel: str,
+    fmt: str,
+) -> bytes:
+    fig, ax = _figure(title)
+    ax.plot(range(len(labels)), values, color=BAR, marker="o", markersize=3, label="occupied")
+    if ceiling is not None:
+        ax.axhline(ceiling, color=SECOND, linestyle="--", linewidth=1.2, label=f"beds {ceiling:g}")
+        ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel(ylabel)
+    _xticks(ax, labels)
+    return _render(fig, fmt)
+
+
+def _xticks(ax: object, labels: Sequence[str]) -> None:
+    step = max(1, len(labels) // 14)
+    ax.set_xticks(range(0, len(labels), step))  # type: ignore[attr-defined]
+    ax.set_xticklabels(labels[::step], rotation=45, ha="right", fontsize=8)  # type: ignore[attr-defined]

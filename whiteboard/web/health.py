@@ -1,0 +1,53 @@
+"""GET /healthz: is the database reachable, is the listener listening, is the scheduler up.
+
+No login needed: load balancers and monitoring call it. 503 when anything is down.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import text
+
+from config.services import services
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    svc = services()
+    checks: dict[str, Any] = {}
+    try:
+        with svc.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = {"ok": True, "backend": svc.engine.dialect.name}
+    except Exception as exc:
+        checks["database"] = {"ok": False, "error": type(exc).__name__}
+    mllp = svc.mllp
+    checks["mllp"] = (
+        {
+            "ok": mllp.listening,
+            "port": mllp.port,
+            "connections": mllp.open_connections,
+            "messages_received": mllp.messages_received,
+        }
+        if mllp is not None
+        else {"ok": True, "enabled": False}
+    )
+    scheduler = svc.scheduler
+    checks["scheduler"] = (
+        {
+            # A standby (not the lease holder) is healthy: it takes over if the leader dies.
+            "ok": scheduler.running,
+            "role": "leader" if scheduler.is_leader else "standby",
+            "holder": scheduler.holder,
+        }
+        if scheduler is not None
+        else {"ok": True, "enabled": False}
+    )
+    checks["board_push"] = {"ok": True, "pushes": svc.publisher.pushes}
+    healthy = all(part["ok"] for part in checks.values())
+    body = {"status": "ok" if healthy else "degraded", **checks}
+    return jsonify(body), 200 if healthy else 503
