@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from integration.mllp.client import MllpClient
@@ -41,9 +43,11 @@ def test_board_reconnects_after_losing_the_connection(signed_on_page, sqlite_liv
     # Drop every engine.io connection from the server side, as a flaky network would.
     from whiteboard.web.socket import socketio
 
+    # engine.io's disconnect waits for the socket's send queue to drain, which never happens
+    # if a polling client is between requests: drop them from a side thread, never wait.
     eio = socketio.server.eio
     for sid in list(eio.sockets):
-        eio.disconnect(sid)
+        threading.Thread(target=eio.disconnect, args=(sid,), daemon=True).start()
     page.wait_for_selector("#board[data-connected='false']", timeout=10_000)
     with MllpClient("127.0.0.1", sqlite_live_server.mllp.port) as mllp:
         mllp.send(adt("A01", family="MISSED", location="AMU^A^A4"))
