@@ -54,6 +54,7 @@ def create_app(
         app,
         async_mode="threading",
         message_queue=settings.redis_url or None,
+        channel=settings.redis_channel,
         logger=False,
         engineio_logger=False,
     )

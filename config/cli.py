@@ -288,31 +288,32 @@ def hl7() -> None:
 @hl7.command("listen")
 @click.option("--port", type=int, help="MLLP port (default WARDBOARD_MLLP_PORT; 0 = any free).")
 def hl7_listen(port: int | None) -> None:
-    """Only the MLLP listener, journal and applier (no web server): an engine-only process.
+    """Only the MLLP listener, journal and applier (no web server): same as ``run.py mllp``."""
+    _run_mllp(port)
 
-    Prints "MLLP listening on HOST:PORT" once it accepts connections; stops on SIGTERM or
-    Ctrl-C after the applier has finished what it had in hand.
+
+@cli.command("mllp")
+@click.option("--port", type=int, help="MLLP port (default WARDBOARD_MLLP_PORT; 0 = any free).")
+def mllp_process(port: int | None) -> None:
+    """The MLLP listener, journal and applier as a process of its own.
+
+    Board pushes go to the web processes through WARDBOARD_REDIS_URL. Several can run at once:
+    the journal's uniqueness keeps a message resent to another listener from being applied
+    twice. Prints "MLLP listening on HOST:PORT" once it accepts connections; stops on SIGTERM
+    or Ctrl-C after the applier has finished what it had in hand.
     """
-    import signal
+    _run_mllp(port)
 
-    from config.bootstrap import bootstrap
+
+def _run_mllp(port: int | None) -> None:
     from config.logging import configure_logging
-    from config.migrate import upgrade
-    from integration.senders import SenderConfigError
+    from config.processes import headless_services, wait_for_stop
 
     configure_logging("WARNING")
     settings = _settings()
     layout_spec = _layout(settings)
-    from integration.outbound.queue import DestinationConfigError
-
+    services = _headless(headless_services, settings)
     try:
-        services = bootstrap(settings)
-    except (SenderConfigError, DestinationConfigError) as exc:
-        raise click.ClickException(str(exc)) from None
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        upgrade(services.engine)
         with services.uow_factory() as uow:
             apply_layout(uow.session, layout_spec)
             uow.commit()
@@ -326,13 +327,64 @@ def hl7_listen(port: int | None) -> None:
         click.echo(f"recovered {recovered} journalled message(s)")
         click.echo(f"MLLP listening on {settings.mllp_host}:{mllp.port}", nl=True)
         sys.stdout.flush()
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
+        wait_for_stop()
     finally:
         services.stop()
+
+
+@cli.command("web")
+@click.option("--port", type=int, help="HTTP port (default WARDBOARD_HTTP_PORT).")
+@click.option("--threads", type=int, help="Threads (default WARDBOARD_WEB_THREADS).")
+def web_process(port: int | None, threads: int | None) -> None:
+    """Pages, API and Socket.IO under gunicorn, as one of several web processes.
+
+    Needs WARDBOARD_SECRET_KEY (shared by every web process) and WARDBOARD_REDIS_URL (to hear
+    changes made by the MLLP and scheduler processes). Put several behind a reverse proxy that
+    keeps each board on the process it connected to (docs/OPERATIONS.md).
+    """
+    from config.logging import configure_logging
+    from config.processes import ProcessConfigError, serve_web, web_settings
+
+    configure_logging("WARNING")
+    settings = _settings()
+    if port is not None:
+        settings = settings.replace(http_port=port)
+    try:
+        settings = web_settings(settings)
+    except ProcessConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    serve_web(settings, threads=threads or settings.web_threads)
+
+
+@cli.command("scheduler")
+def scheduler_process() -> None:
+    """The scheduled jobs (07:00 email, GP feed, alert re-push...) as a process of their own.
+
+    Several may run: they compete for one lease in the database and only the holder runs jobs.
+    """
+    from config.logging import configure_logging
+    from config.processes import headless_services, wait_for_stop
+
+    configure_logging("INFO")
+    settings = _settings().replace(scheduler_enabled=True)
+    services = _headless(headless_services, settings)
+    try:
+        services.start_scheduler()
+        click.echo("scheduler started; it runs jobs while it holds the lease")
+        sys.stdout.flush()
+        wait_for_stop()
+    finally:
+        services.stop()
+
+
+def _headless(build, settings: Settings) -> Services:  # type: ignore[no-untyped-def]
+    from integration.outbound.queue import DestinationConfigError
+    from integration.senders import SenderConfigError
+
+    try:
+        return build(settings)
+    except (SenderConfigError, DestinationConfigError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @hl7.command("errors")

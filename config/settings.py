@@ -46,7 +46,9 @@ class Settings:
     hl7_apply_mode: str = "sync"
     hl7_journal_retention_days: int = 0  # 0 keeps every journalled message forever
     hl7_destinations_file: str = ""  # outbound endpoints and subscribers (TOML)
-    redis_url: str = ""
+    redis_url: str = ""  # board pushes shared by every process (required when split)
+    redis_channel: str = "wardboard"  # one channel per site sharing a Redis server
+    web_threads: int = 100  # gunicorn threads per web process: one per open board, roughly
     timezone: str = "Europe/London"
     layout_file: str = ""
     scheduler_enabled: bool = True
