@@ -46,7 +46,8 @@ def postgres_server_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, migrated once."""
     admin_url = make_url(POSTGRES_ADMIN_URL)
     try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        # pre-ping: the fault drills restart PostgreSQL under this session.
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from integration.mllp.framing import FrameDecoder, frame
+from tests.split_site import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUT = ROOT / "tests" / "data" / "test_layout.toml"
@@ -52,12 +53,6 @@ def stream(n: int) -> list[bytes]:
         ]
         out.append(("\r".join(segments) + "\r").encode())
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:

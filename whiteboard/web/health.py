@@ -1,4 +1,5 @@
-"""GET /healthz: is the database reachable, is the listener listening, is the scheduler up.
+"""GET /healthz: is the database reachable, is the listener listening, is the scheduler up,
+and (when processes run apart) is Redis, which carries board pushes between them, answering.
 
 No login needed: load balancers and monitoring call it. 503 when anything is down.
 """
@@ -48,6 +49,22 @@ def healthz() -> tuple[Response, int]:
         else {"ok": True, "enabled": False}
     )
     checks["board_push"] = {"ok": True, "pushes": svc.publisher.pushes}
+    if svc.settings.redis_url:
+        checks["redis"] = _redis_check(svc.settings.redis_url)
     healthy = all(part["ok"] for part in checks.values())
     body = {"status": "ok" if healthy else "degraded", **checks}
     return jsonify(body), 200 if healthy else 503
+
+
+def _redis_check(url: str) -> dict[str, Any]:
+    """One PING with a short timeout: a board push lost to a Redis outage must show here."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+        return {"ok": True}
+    except redis.RedisError as exc:
+        return {"ok": False, "error": type(exc).__name__}
+    finally:
+        client.close()
