@@ -123,17 +123,24 @@ def board_worker(url: str, wards: list[str], auth, ready, stop, results) -> None
 
 
 class Boards:
-    def __init__(self, url: str, n: int, processes: int, auth: dict | None = None) -> None:
+    """``n`` boards spread over the wards and, round-robin by client process, over ``urls``."""
+
+    def __init__(
+        self, urls: str | list[str], n: int, processes: int, auth: dict | None = None
+    ) -> None:
         ctx = mp.get_context("spawn")
         self.ready, self.results, self.stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+        urls = [urls] if isinstance(urls, str) else urls
+        processes = max(processes, len(urls))
         wards = [WARDS[i % len(WARDS)] for i in range(n)]
         self.per_ward = {w: wards.count(w) for w in WARDS}
         chunks = [wards[i::processes] for i in range(processes)]
         self.procs = [
             ctx.Process(
-                target=board_worker, args=(url, chunk, auth, self.ready, self.stop, self.results)
+                target=board_worker,
+                args=(urls[k % len(urls)], chunk, auth, self.ready, self.stop, self.results),
             )
-            for chunk in chunks
+            for k, chunk in enumerate(chunks)
             if chunk
         ]
         for p in self.procs:
@@ -237,14 +244,17 @@ def run_baseline(n: int, rate: float, seconds: float, processes: int) -> tuple[l
         proc.wait(timeout=10)
 
 
-def staff_token(instance: str) -> str:
+def staff_token(instance: str, database_url: str = "") -> str:
     """Boards must be signed on: one member of staff, signed on, for every board client."""
     from config.bootstrap import bootstrap
     from config.db import utcnow
     from config.settings import Settings
     from whiteboard.auth import accounts
 
-    services = bootstrap(Settings(instance_path=Path(instance), board_push_enabled=False))
+    settings = Settings(
+        instance_path=Path(instance), database_url=database_url, board_push_enabled=False
+    )
+    services = bootstrap(settings)
     try:
         with services.uow_factory() as uow:
             user = accounts.add_user(uow.session, "bench", "nurse", card_number="1", pin="1234")
@@ -255,33 +265,76 @@ def staff_token(instance: str) -> str:
     return token
 
 
+def start_system(tmp: str, split: int, database_url: str, redis_url: str):  # type: ignore[no-untyped-def]
+    """Start ``run.py serve`` (split=0) or ``mllp`` + ``split`` ``web`` processes.
+
+    Returns (board URLs, MLLP port, processes). Split processes share the database and Redis,
+    as a larger site runs them (docs/OPERATIONS.md).
+    """
+    mllp_port = free_port()
+    env = {
+        **os.environ,
+        "WARDBOARD_INSTANCE_PATH": tmp,
+        "WARDBOARD_MLLP_PORT": str(mllp_port),
+        "WARDBOARD_LAYOUT_FILE": str(LAYOUT),
+        "WARDBOARD_SCHEDULER_ENABLED": "false",
+        "WARDBOARD_LOG_LEVEL": "WARNING",
+        "WARDBOARD_SECRET_KEY": "bench-secret",
+        "WARDBOARD_DATABASE_URL": database_url,
+    }
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    run = [sys.executable, str(ROOT / "run.py")]
+    if not split:
+        port = free_port()
+        proc = subprocess.Popen(
+            [*run, "serve"], env={**env, "WARDBOARD_HTTP_PORT": str(port)}, **quiet
+        )
+        urls, procs = [f"http://127.0.0.1:{port}"], [proc]
+    else:
+        env["WARDBOARD_REDIS_URL"] = redis_url
+        env["WARDBOARD_REDIS_CHANNEL"] = f"bench-{os.getpid()}"
+        subprocess.run([*run, "db", "upgrade"], env=env, check=True, **quiet)
+        procs = [subprocess.Popen([*run, "mllp"], env=env, **quiet)]
+        urls = []
+        for _ in range(split):
+            port = free_port()
+            procs.append(subprocess.Popen([*run, "web", "--port", str(port)], env=env, **quiet))
+            urls.append(f"http://127.0.0.1:{port}")
+    for url in urls:
+        wait_http(f"{url}/healthz")
+    wait_mllp(mllp_port)
+    return urls, mllp_port, procs
+
+
+def wait_mllp(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"MLLP listener on {port} did not come up") from None
+            time.sleep(0.2)
+
+
 def run_system(
-    n: int, rate: float, seconds: float, processes: int
+    n: int,
+    rate: float,
+    seconds: float,
+    processes: int,
+    split: int = 0,
+    database_url: str = "",
+    redis_url: str = "",
 ) -> tuple[list[float], list[float], int]:
     from config.layout import load_layout
     from integration.mllp.client import MllpClient
 
-    http_port, mllp_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "WARDBOARD_INSTANCE_PATH": tmp,
-            "WARDBOARD_HTTP_PORT": str(http_port),
-            "WARDBOARD_MLLP_PORT": str(mllp_port),
-            "WARDBOARD_LAYOUT_FILE": str(LAYOUT),
-            "WARDBOARD_SCHEDULER_ENABLED": "false",
-            "WARDBOARD_LOG_LEVEL": "WARNING",
-        }
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "run.py"), "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        database_url = database_url or f"sqlite:///{tmp}/wardboard.sqlite"
+        urls, mllp_port, procs = start_system(tmp, split, database_url, redis_url)
         try:
-            url = f"http://127.0.0.1:{http_port}"
-            wait_http(f"{url}/healthz")
-            boards = Boards(url, n, processes, {"signon": staff_token(tmp)})
+            boards = Boards(urls, n, processes, {"signon": staff_token(tmp, database_url)})
             time.sleep(1)
             layout = load_layout(LAYOUT)
             free = {w.code: [b for bay in w.bays for b in bay.beds] for w in layout.wards}
@@ -312,8 +365,10 @@ def run_system(
             e2e, missing = latencies(sent, boards.collect(), boards.per_ward, ward_of)
             return e2e, ack_ms, missing
         finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(timeout=20)
 
 
 def main() -> None:
@@ -322,6 +377,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="admissions per second")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--processes", type=int, default=4, help="board client processes")
+    parser.add_argument(
+        "--split", type=int, default=0, help="web processes (with one run.py mllp) instead of serve"
+    )
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temp folder")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--serve-baseline", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
@@ -329,8 +389,14 @@ def main() -> None:
         return
     print(f"baseline: bare Socket.IO relay, {args.boards} boards, {args.rate}/s", file=sys.stderr)
     base, base_missing = run_baseline(args.boards, args.rate, min(args.seconds, 15), args.processes)
-    print(f"system: run.py serve on SQLite, {args.boards} boards, {args.rate}/s", file=sys.stderr)
-    e2e, ack, missing = run_system(args.boards, args.rate, args.seconds, args.processes)
+    shape = f"{args.split} web + 1 mllp processes" if args.split else "run.py serve"
+    db = args.database_url.split(":")[0] if args.database_url else "sqlite"
+    print(f"system: {shape} on {db}, {args.boards} boards, {args.rate}/s", file=sys.stderr)
+    e2e, ack, missing = run_system(
+        args.boards, args.rate, args.seconds, args.processes,
+        args.split, args.database_url, args.redis_url,
+    )  # fmt: skip
+    print(f"system: {shape} on {db}")
     print()
     print(f"boards={args.boards} rate={args.rate}/s seconds={args.seconds} cores={os.cpu_count()}")
     print(summary("baseline socket relay", base))
