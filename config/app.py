@@ -23,6 +23,7 @@ from whiteboard.web import (
     boards,
     clinical_api,
     health,
+    metrics,
     patients,
     reports,
 )
@@ -77,6 +78,7 @@ def create_app(
     app.register_blueprint(hl7_monitor.bp)
     app.register_blueprint(patients.bp)
     app.register_blueprint(audit.bp)
+    metrics.install(app)  # GET /metrics with this app's own Prometheus registry
 
     @app.context_processor
     def security_context() -> dict[str, Any]:

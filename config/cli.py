@@ -394,7 +394,7 @@ def hl7_errors(limit: int) -> None:
     from sqlalchemy import select
 
     from config.db import make_engine
-    from integration.journal import FAILED, REJECTED, InboundMessage
+    from integration.journal import ERROR_STATES, InboundMessage
 
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -412,7 +412,7 @@ def hl7_errors(limit: int) -> None:
                     InboundMessage.error_code,
                     InboundMessage.error,
                 )
-                .where(InboundMessage.state.in_((FAILED, REJECTED)))
+                .where(InboundMessage.state.in_(ERROR_STATES))
                 .order_by(InboundMessage.id.desc())
                 .limit(limit)
             ).all()

@@ -29,6 +29,9 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError(f"expected true/false, got {raw!r}")
 
 
+MIN_METRICS_TOKEN = 16  # a guessable scraper token would open the metrics to anyone
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything an operator may change, with the defaults a single small site needs."""
@@ -70,6 +73,9 @@ class Settings:
     signon_lockout_seconds: int = 900
     signon_rate_per_minute: int = 30
     max_request_bytes: int = 65_536
+    # GET /metrics for a Prometheus scraper: "Authorization: Bearer <token>". Empty: only
+    # signed-on staff with metrics.view (docs/METRICS.md).
+    metrics_token: str = field(default="", repr=False)
     # Comma-separated addresses or networks allowed to send HL7 over MLLP; others get AR.
     mllp_allowed_senders: str = "127.0.0.1,::1"
     gp_feed_folder: str = ""  # default: <instance>/gp_feed; the 02:00 job imports *.csv here
@@ -88,6 +94,11 @@ class Settings:
             )
         if not self.gp_feed_folder:
             object.__setattr__(self, "gp_feed_folder", str(Path(self.instance_path) / "gp_feed"))
+        if 0 < len(self.metrics_token) < MIN_METRICS_TOKEN:
+            raise ValueError(
+                f"WARDBOARD_METRICS_TOKEN is too short: use at least {MIN_METRICS_TOKEN} "
+                "characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
         if not self.layout_file:
             layout = Path(__file__).resolve().parent / "layouts" / "demo_hospital.toml"
             object.__setattr__(self, "layout_file", str(layout))

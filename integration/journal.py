@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    func,
     select,
     update,
 )
@@ -25,6 +26,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from config.db import Base, UTCDateTime
 
 RECEIVED, APPLIED, FAILED, REJECTED = "received", "applied", "failed", "rejected"
+STATES = (RECEIVED, APPLIED, FAILED, REJECTED)
+ERROR_STATES = (FAILED, REJECTED)  # the error queue a person works through and replays
 
 
 class InboundMessage(Base):
@@ -137,4 +140,43 @@ def unapplied_ids(session: Session) -> list[int]:
             .where(InboundMessage.state == RECEIVED)
             .order_by(InboundMessage.id)
         )
+    )
+
+
+# Aggregates for monitoring (whiteboard/web/metrics.py). Each is one indexed query, cheap
+# enough to run on every scrape; all processes sharing the database see the same answer.
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    """Journal entries per state, every state present (0 when none)."""
+    counts = dict.fromkeys(STATES, 0)
+    rows = session.execute(
+        select(InboundMessage.state, func.count()).group_by(InboundMessage.state)
+    )
+    counts.update({state: n for state, n in rows})
+    return counts
+
+
+def error_queue_by_type(session: Session) -> dict[str, int]:
+    """The error queue (failed and rejected) per message type, e.g. ``ADT^A01``; unreadable
+    messages, which have no type, count under ``""``."""
+    rows = session.execute(
+        select(InboundMessage.message_type, InboundMessage.trigger_event, func.count())
+        .where(InboundMessage.state.in_(ERROR_STATES))
+        .group_by(InboundMessage.message_type, InboundMessage.trigger_event)
+    )
+    counts: dict[str, int] = {}
+    for message_type, trigger, n in rows:
+        kind = f"{message_type}^{trigger}" if message_type else ""
+        counts[kind] = counts.get(kind, 0) + n
+    return counts
+
+
+def oldest_unapplied_received_at(session: Session) -> datetime | None:
+    """When the oldest entry still waiting to be applied arrived (None: nothing waiting)."""
+    return session.scalar(
+        select(InboundMessage.received_at)
+        .where(InboundMessage.state == RECEIVED)
+        .order_by(InboundMessage.id)
+        .limit(1)
     )

@@ -307,3 +307,34 @@ class OutboundSender:
         if code in ("AR", "CR"):
             return FAILED, "rejected by the receiver (AR): not retried", ack
         return PENDING, f"receiver answered {code or 'nothing usable'}; will retry", ack
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """One destination's undelivered messages (for monitoring: whiteboard/web/metrics.py)."""
+
+    pending: int = 0  # still being tried
+    failed: int = 0  # refused (AR/CR) for good: a person must look
+    oldest_pending_at: datetime | None = None
+
+
+def backlog_by_destination(session: Session) -> dict[str, Backlog]:
+    """Pending and failed messages per destination, in one query; sent ones are not read."""
+    rows = session.execute(
+        select(
+            OutboundMessage.destination,
+            OutboundMessage.state,
+            func.count(),
+            func.min(OutboundMessage.created_at),
+        )
+        .where(OutboundMessage.state.in_((PENDING, FAILED)))
+        .group_by(OutboundMessage.destination, OutboundMessage.state)
+    )
+    backlog: dict[str, Backlog] = {}
+    for destination, state, n, oldest in rows:
+        was = backlog.get(destination, Backlog())
+        if state == PENDING:
+            backlog[destination] = Backlog(n, was.failed, oldest)
+        else:
+            backlog[destination] = Backlog(was.pending, n, was.oldest_pending_at)
+    return backlog

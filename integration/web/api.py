@@ -136,7 +136,7 @@ def message(entry_id: int) -> Response:
 def errors() -> Response:
     query = (
         select(InboundMessage)
-        .where(InboundMessage.state.in_((journal.FAILED, journal.REJECTED)))
+        .where(InboundMessage.state.in_(journal.ERROR_STATES))
         .order_by(InboundMessage.id.desc())
         .limit(MAX_LIMIT)
     )

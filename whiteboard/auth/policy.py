@@ -64,6 +64,7 @@ ENDPOINTS: dict[str, str] = {
     "hl7_api.results": roles.HL7_MONITOR,
     "hl7_api.outbound": roles.HL7_MONITOR,
     "hl7_monitor.monitor": roles.HL7_MONITOR,
+    "metrics.metrics": roles.METRICS_VIEW,
     "mpi_api.review_queue": roles.MPI_REVIEW,
     "mpi_api.review_pair": roles.MPI_REVIEW,
     "mpi_api.review_merge": roles.MPI_REVIEW,

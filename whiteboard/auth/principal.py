@@ -1,4 +1,5 @@
-"""Who is making this request: a signed-on member of staff, a ward kiosk, or nobody."""
+"""Who is making this request: a signed-on member of staff, a ward kiosk, the metrics scraper,
+or nobody."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from whiteboard.auth.roles import KIOSK, allowed
 
 @dataclass(frozen=True)
 class Principal:
-    kind: str  # "staff" or "kiosk"
+    kind: str  # "staff", "kiosk" or "service" (the metrics scraper)
     role: str
     name: str  # username, or kiosk:<id>
     display_name: str

@@ -14,9 +14,10 @@ MANAGER = "manager"
 GP = "gp"
 ADMIN = "admin"
 KIOSK = "kiosk"
+SCRAPER = "scraper"  # a monitoring system presenting WARDBOARD_METRICS_TOKEN, not a person
 
 STAFF_ROLES = (NURSE, DOCTOR, CONSULTANT, RECORDS_CLERK, MANAGER, GP, ADMIN)
-ROLES = (*STAFF_ROLES, KIOSK)
+ROLES = (*STAFF_ROLES, KIOSK, SCRAPER)
 
 # Permissions.
 BOARD_VIEW = "board.view"  # a ward's board (kiosks: privacy mode, own ward only)
@@ -31,6 +32,7 @@ REPORTS_VIEW = "reports.view"  # managers' reports and their charts and CSV
 JOBS_VIEW = "jobs.view"  # the scheduler's jobs, last and next runs
 MPI_REVIEW = "mpi.review"  # the duplicate-merge queue: merge, unmerge, not a duplicate
 HL7_MONITOR = "hl7.monitor"  # the message monitor, error queue and replay (raw patient data)
+METRICS_VIEW = "metrics.view"  # GET /metrics: queue depths, push timings (no patient data)
 
 MATRIX: dict[str, frozenset[str]] = {
     NURSE: frozenset({BOARD_VIEW, WARD_LIST, PATIENT_VIEW, CLINICAL_ACT, SESSION}),
@@ -40,7 +42,16 @@ MATRIX: dict[str, frozenset[str]] = {
     ),
     RECORDS_CLERK: frozenset({BOARD_VIEW, WARD_LIST, PATIENT_VIEW, MPI_REVIEW, SESSION}),
     MANAGER: frozenset(
-        {BOARD_VIEW, WARD_LIST, PATIENT_VIEW, AUDIT_SEARCH, WORKLOAD_VIEW, REPORTS_VIEW, SESSION}
+        {
+            BOARD_VIEW,
+            WARD_LIST,
+            PATIENT_VIEW,
+            AUDIT_SEARCH,
+            WORKLOAD_VIEW,
+            REPORTS_VIEW,
+            METRICS_VIEW,
+            SESSION,
+        }
     ),
     GP: frozenset({PATIENT_VIEW, SESSION}),
     ADMIN: frozenset(
@@ -52,10 +63,12 @@ MATRIX: dict[str, frozenset[str]] = {
             REPORTS_VIEW,
             JOBS_VIEW,
             HL7_MONITOR,
+            METRICS_VIEW,
             SESSION,
         }
     ),
     KIOSK: frozenset({BOARD_VIEW}),
+    SCRAPER: frozenset({METRICS_VIEW}),
 }
 
 PERMISSIONS = tuple(sorted(set().union(*MATRIX.values())))

@@ -50,7 +50,10 @@ class BoardPublisher:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self.pushes = 0
+        self.failures = 0
         self.last_push_seconds = 0.0
+        # Called with each push's duration (snapshot build + emit), e.g. a metrics histogram.
+        self.observe_push_seconds: Callable[[float], None] | None = None
 
     def snapshot(self, ward_code: str) -> dict[str, Any] | None:
         with self._sessions() as session:
@@ -148,5 +151,8 @@ class BoardPublisher:
                     )
                 self.pushes += 1
         except Exception:
+            self.failures += 1
             log.exception("board push for ward %s failed", code)
         self.last_push_seconds = time.perf_counter() - started
+        if self.observe_push_seconds is not None:
+            self.observe_push_seconds(self.last_push_seconds)

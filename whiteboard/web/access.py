@@ -8,6 +8,7 @@ headers on every response, and the sign-on rate limiter.
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -16,7 +17,7 @@ from flask import Flask, Response, abort, g, redirect, request, session, url_for
 
 from config.db import utcnow
 from config.services import services
-from whiteboard.auth import accounts, policy
+from whiteboard.auth import accounts, policy, roles
 from whiteboard.auth.principal import Principal
 from whiteboard.web.problems import problem
 
@@ -73,6 +74,25 @@ def resolve_principal(creds: dict[str, Any]) -> Principal | None:
     return check.principal
 
 
+SCRAPER = Principal(kind="service", role=roles.SCRAPER, name="metrics-scraper", display_name="")
+
+
+def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer`` header (machines, not browsers), if any."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def resolve_bearer(token: str) -> Principal | None:
+    """The monitoring scraper, for WARDBOARD_METRICS_TOKEN (compared in constant time).
+
+    Its role holds only ``metrics.view``, so the policy keeps it to GET /metrics."""
+    expected = services().settings.metrics_token
+    if expected and hmac.compare_digest(token.encode(), expected.encode()):
+        return SCRAPER
+    return None
+
+
 def current_principal() -> Principal | None:
     return g.get("principal")
 
@@ -84,10 +104,12 @@ def enforce_request() -> Response | None:
         return _adopt_kiosk_token(request.args["kiosk"])
     permission = policy.for_endpoint(request.endpoint)
     principal = None
+    token = bearer_token()
     if permission not in (policy.PUBLIC, policy.WORKSTATION) or request.endpoint.startswith(
         "auth."
     ):
-        principal = resolve_principal(dict(session))
+        # A bearer token (a machine) never falls back to the session cookie.
+        principal = resolve_principal(dict(session)) if token is None else resolve_bearer(token)
     g.principal = principal
     ward = next(
         (str(request.view_args[a]) for a in policy.WARD_ARGS if a in (request.view_args or {})),
@@ -96,10 +118,14 @@ def enforce_request() -> Response | None:
     decision = policy.decide(permission, principal, ward)
     if decision.allowed:
         return None
-    if principal is None and session:
+    if principal is None and token is None and session:
         session.clear()  # an ended or revoked credential: forget it
-    if request.path.startswith("/api/") or request.method != "GET":
+    if token is not None or request.path.startswith("/api/") or request.method != "GET":
         title = {401: "Unauthorized", 403: "Forbidden"}.get(decision.status, "Not Found")
+        if token is not None and decision.status == 401:
+            response = problem(401, title, "wrong or unconfigured bearer token")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="wardboard"'
+            return response
         return problem(decision.status, title, decision.reason)
     if decision.status == 401:
         return redirect(url_for("auth.signon", next=request.full_path.rstrip("?")))
