@@ -340,7 +340,7 @@ def web_process(port: int | None, threads: int | None) -> None:
 
     Needs WARDBOARD_SECRET_KEY (shared by every web process) and WARDBOARD_REDIS_URL (to hear
     changes made by the MLLP and scheduler processes). Put several behind a reverse proxy that
-    keeps each board on the process it connected to (docs/OPERATIONS.md).
+    keeps each board on the process it connected to.
     """
     from config.logging import configure_logging
     from config.processes import ProcessConfigError, serve_web, web_settings
