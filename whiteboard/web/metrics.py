@@ -88,8 +88,8 @@ class DatabaseCollector(Collector):
             "wardboard_hl7_error_queue_messages",
             "The error queue: journalled messages that failed or were rejected, waiting for "
             "a person (python run.py hl7 errors / replay)",
+            value=sum(states[s] for s in journal.ERROR_STATES),
         )
-        depth.add_metric([], sum(states[s] for s in journal.ERROR_STATES))
         yield depth
 
         kinds = GaugeMetricFamily(
@@ -104,15 +104,15 @@ class DatabaseCollector(Collector):
         pending = GaugeMetricFamily(
             "wardboard_hl7_apply_backlog_messages",
             "Journalled and acknowledged but not applied yet (async senders; normally near 0)",
+            value=states[journal.RECEIVED],
         )
-        pending.add_metric([], states[journal.RECEIVED])
         yield pending
 
         pending_age = GaugeMetricFamily(
             "wardboard_hl7_apply_backlog_oldest_seconds",
             "Age of the oldest message waiting to be applied (0 when none waits)",
+            value=_age_seconds(now, oldest),
         )
-        pending_age.add_metric([], _age_seconds(now, oldest))
         yield pending_age
 
         destinations = sorted(set(svc.destinations.endpoints) | set(backlog))
@@ -151,18 +151,18 @@ class ProcessStateCollector(Collector):
         pushes = CounterMetricFamily(
             "wardboard_board_pushes",
             "Ward snapshots pushed to boards by this process",
+            value=publisher.pushes,
         )
-        pushes.add_metric([], publisher.pushes)
         failures = CounterMetricFamily(
             "wardboard_board_push_failures",
             "Board pushes that failed with an error in this process (see the log)",
+            value=publisher.failures,
         )
-        failures.add_metric([], publisher.failures)
         last = GaugeMetricFamily(
             "wardboard_board_last_push_seconds",
             "How long the last board push took (build the snapshot and emit it)",
+            value=publisher.last_push_seconds,
         )
-        last.add_metric([], publisher.last_push_seconds)
         yield from (pushes, failures, last)
 
         yield self._socket_clients()
@@ -170,18 +170,20 @@ class ProcessStateCollector(Collector):
         mllp = svc.mllp
         if mllp is not None:
             listening = GaugeMetricFamily(
-                "wardboard_mllp_listening", "1 if this process's MLLP listener is accepting"
+                "wardboard_mllp_listening",
+                "1 if this process's MLLP listener is accepting",
+                value=1 if mllp.listening else 0,
             )
-            listening.add_metric([], 1 if mllp.listening else 0)
             connections = GaugeMetricFamily(
-                "wardboard_mllp_connections", "Open MLLP connections to this process"
+                "wardboard_mllp_connections",
+                "Open MLLP connections to this process",
+                value=mllp.open_connections,
             )
-            connections.add_metric([], mllp.open_connections)
             received = CounterMetricFamily(
                 "wardboard_mllp_messages_received",
                 "HL7 messages received over MLLP by this process since it started",
+                value=mllp.messages_received,
             )
-            received.add_metric([], mllp.messages_received)
             yield from (listening, connections, received)
 
         scheduler = svc.scheduler
@@ -189,8 +191,8 @@ class ProcessStateCollector(Collector):
             leader = GaugeMetricFamily(
                 "wardboard_scheduler_leader",
                 "1 if this process holds the scheduler lease (exactly one process should)",
+                value=1 if scheduler.is_leader else 0,
             )
-            leader.add_metric([], 1 if scheduler.is_leader else 0)
             yield leader
 
     @staticmethod
