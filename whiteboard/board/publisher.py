@@ -44,9 +44,12 @@ class BoardPublisher:
         self._tz_name = tz_name
         self._rules = rules
         self._clock = clock
-        # Alert state last pushed per ward: the periodic re-push sends only wards whose
-        # time-based alerts changed level since.
-        self._signatures: dict[str, tuple[tuple[str, str, str, str], ...]] = {}
+        # Alert state last pushed per ward, with the ward version it was built at: the periodic
+        # re-push sends only wards whose time-based alerts changed level since. The push worker
+        # and the re-push both record, so a snapshot built from an older version (a slow push
+        # overtaken by the re-push) must not overwrite a newer one.
+        self._signatures: dict[str, tuple[int, tuple[tuple[str, str, str, str], ...]]] = {}
+        self._signatures_lock = threading.Lock()
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self.pushes = 0
@@ -88,12 +91,20 @@ class BoardPublisher:
             snap = self.snapshot(code)
             if snap is None:
                 continue
-            signature = alert_signature(snap)
-            if self._signatures.get(code) != signature:
-                self._signatures[code] = signature
+            if self._record_signature(code, snap):
                 changed.append(code)
                 self._queue.put(code)
         return changed
+
+    def _record_signature(self, code: str, snap: dict[str, Any]) -> bool:
+        """Remember the alert state a snapshot shows; True if it differs from the last one."""
+        version, signature = snap["version"], alert_signature(snap)
+        with self._signatures_lock:
+            known = self._signatures.get(code)
+            if known is not None and known[0] > version:
+                return False
+            self._signatures[code] = (version, signature)
+            return known is None or known[1] != signature
 
     def on_event(self, event: Any) -> None:
         for code in getattr(event, "wards", ()):
@@ -143,7 +154,7 @@ class BoardPublisher:
                     else None
                 )
             if snap is not None:
-                self._signatures[code] = alert_signature(snap)
+                self._record_signature(code, snap)
                 self._emit(code, {"ward": code, "version": snap["version"], "snapshot": snap})
                 if kiosk is not None and self._emit_kiosk is not None:
                     self._emit_kiosk(
