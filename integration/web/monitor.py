@@ -1,7 +1,7 @@
 """The HL7 message monitor page: search the journal, raw and parsed views, the ACK sent,
 replay from the error queue. The page is static; its data comes from /api/v1/hl7/.
 
-No sign-on here yet: the lead protects /hl7/ at merge (staff only).
+Signed-in staff only (the policy's ``hl7_monitor.monitor`` entry).
 """
 
 from __future__ import annotations
