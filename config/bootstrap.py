@@ -117,7 +117,11 @@ def bootstrap(
     engine: Engine | None = None,
     emit_kiosk: Emit | None = None,
 ) -> Services:
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     sessions = sessionmaker(bind=engine, expire_on_commit=False)
     destinations = (
         Destinations.load(settings.hl7_destinations_file)

@@ -60,8 +60,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
-    """Create the engine with the pragmas and transaction behaviour each backend needs."""
+def make_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20
+) -> Engine:
+    """Create the engine with the pragmas and transaction behaviour each backend needs.
+
+    Each process keeps up to ``pool_size`` connections open and opens up to ``max_overflow``
+    more under a burst; PostgreSQL's ``max_connections`` must cover every process's sum.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -71,11 +77,13 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=pool_size,
-            max_overflow=20,
+            max_overflow=max_overflow,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -38,6 +38,8 @@ class Settings:
 
     instance_path: Path = DEFAULT_INSTANCE
     database_url: str = ""
+    database_pool_size: int = 10  # connections each process keeps open
+    database_max_overflow: int = 20  # extra connections a process may open under a burst
     secret_key: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = 8000

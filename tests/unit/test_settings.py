@@ -31,3 +31,20 @@ def test_environment_overrides_are_typed():
 def test_bad_value_names_the_variable():
     with pytest.raises(ValueError, match="WARDBOARD_HTTP_PORT"):
         Settings.from_env({"WARDBOARD_HTTP_PORT": "eighty"})
+
+
+def test_database_pool_settings_reach_the_engine(tmp_path):
+    from config.bootstrap import bootstrap
+
+    settings = Settings.from_env(
+        {
+            "WARDBOARD_DATABASE_POOL_SIZE": "3",
+            "WARDBOARD_DATABASE_MAX_OVERFLOW": "4",
+            "WARDBOARD_INSTANCE_PATH": str(tmp_path),
+        }
+    )
+    services = bootstrap(settings)
+    try:
+        assert (services.engine.pool.size(), services.engine.pool._max_overflow) == (3, 4)
+    finally:
+        services.engine.dispose()
