@@ -15,14 +15,13 @@ from whiteboard.errors import InvalidCommand
 
 
 def handle_merge(cmd: cmds.MergePatients, uow: UnitOfWork) -> int:
-    s = uow.session
     if cmd.review_pair_id is not None:
         pair = _open_pair(uow, cmd.review_pair_id)
         if {pair.patient_a_id, pair.patient_b_id} != {cmd.survivor_id, cmd.merged_id}:
             raise InvalidCommand(f"review pair {pair.id} is not about these two patients")
         pair.decided_at = cmd.occurred_at
-    record, changed = merge_patients(
-        s,
+    return merge_and_announce(
+        uow,
         cmd.survivor_id,
         cmd.merged_id,
         take_from_merged=cmd.take_from_merged,
@@ -30,11 +29,35 @@ def handle_merge(cmd: cmds.MergePatients, uow: UnitOfWork) -> int:
         reason=cmd.reason,
         review_pair_id=cmd.review_pair_id,
     )
-    wards = active_wards(s, cmd.survivor_id)
-    uow.add_event(PatientsMerged(record.id, cmd.survivor_id, cmd.merged_id, wards))
+
+
+def merge_and_announce(
+    uow: UnitOfWork,
+    survivor_id: int,
+    merged_id: int,
+    *,
+    take_from_merged: tuple[str, ...] = (),
+    actor: str = "",
+    reason: str = "",
+    review_pair_id: int | None = None,
+) -> int:
+    """Merge and tell boards and downstream systems; a clerk's merge and an HL7 A40 both
+    come through here, so both can be unmerged and both are sent on as A40."""
+    s = uow.session
+    record, changed = merge_patients(
+        s,
+        survivor_id,
+        merged_id,
+        take_from_merged=take_from_merged,
+        actor=actor,
+        reason=reason,
+        review_pair_id=review_pair_id,
+    )
+    wards = active_wards(s, survivor_id)
+    uow.add_event(PatientsMerged(record.id, survivor_id, merged_id, wards))
     corrected = identity_changes(changed)
     if corrected:
-        uow.add_event(PatientDetailsCorrected(cmd.survivor_id, corrected, wards))
+        uow.add_event(PatientDetailsCorrected(survivor_id, corrected, wards))
     return record.id
 
 

@@ -27,6 +27,7 @@ from mpi.resolve import IDENTITY_FIELDS
 from mpi.review import OPEN_STATES, ReviewPair
 from whiteboard.errors import InvalidCommand, RecordError
 from whiteboard.models import OutpatientBooking, Stay
+from whiteboard.models.orders import Order, Result
 
 # Fields a clerk can choose between, and that an unmerge restores.
 MERGE_FIELDS = (
@@ -43,8 +44,8 @@ MERGE_FIELDS = (
     "dob_placeholder",
 )
 
-# Every table whose rows belong to a patient and must follow a merge: the orders/results work
-# adds its tables here (``register_follower(Order.__table__.c.patient_id)``).
+# Every table whose rows belong to a patient and must follow a merge; a new patient-level
+# table registers itself with ``register_follower(Table.__table__.c.patient_id)``.
 FOLLOWERS: list[Column[Any]] = [
     Stay.__table__.c.patient_id,  # type: ignore[attr-defined]
     PatientName.__table__.c.patient_id,  # type: ignore[attr-defined]
@@ -61,8 +62,10 @@ def register_follower(column: Column[Any]) -> None:
         FOLLOWERS.append(column)
 
 
-# The clinical record's own patient-level table (its other tables hang off a stay, which moves).
-register_follower(OutpatientBooking.__table__.c.patient_id)  # type: ignore[attr-defined]
+# The clinical record's own patient-level tables (its other tables hang off a stay, which
+# moves): outpatient bookings, and orders and results, which a GP may have sent before any stay.
+for _table in (OutpatientBooking, Order, Result):
+    register_follower(_table.__table__.c.patient_id)  # type: ignore[attr-defined]
 
 
 def _snapshot(p: Patient) -> dict[str, Any]:

@@ -135,8 +135,8 @@ class SetBedStatus(Command):
 class MergePatient(Command):
     """A40/A34: the record known by ``prior`` is the same person as ``patient`` (survivor).
 
-    This layer carries the merge; the master patient index decides identity and may deepen
-    what a merge does (unmerge, review).
+    HL7 names both records by identifier; the handler finds them and hands over to the index's
+    own merge (``mpi.handlers.merge_and_announce``), the one a records clerk's merge uses.
     """
 
     patient: PatientDetails

@@ -107,17 +107,6 @@ class OutpatientVisitBooked(Event):
 
 
 @dataclass(frozen=True)
-class PatientMerged(Event):
-    survivor_id: int
-    merged_id: int
-    on_wards: tuple[str, ...] = ()
-
-    @property
-    def wards(self) -> tuple[str, ...]:
-        return self.on_wards
-
-
-@dataclass(frozen=True)
 class OrderPlaced(Event):
     order_id: int
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from config.unit_of_work import UnitOfWork
 from mpi.events import PatientDetailsCorrected
+from mpi.handlers import merge_and_announce
 from mpi.identity import resolve_identity
 from mpi.models import Patient, PatientIdentifier
 from mpi.resolve import IDENTITY_FIELDS
@@ -344,8 +345,11 @@ def _who(details: cmds.PatientDetails) -> str:
 
 
 def merge_patient(cmd: cmds.MergePatient, uow: UnitOfWork) -> int:
-    """Point the prior record at the survivor and move its stays; the prior record's
-    identifiers keep resolving to the survivor through ``merged_into`` (mpi.identity)."""
+    """A40/A34 through the index's own merge, so that it moves everything a clerk's merge moves
+    (identifiers, stays, orders, name history), can be unmerged, and is sent on downstream.
+
+    The prior record keeps resolving to the survivor through ``merged_into`` (mpi.identity).
+    """
     s = uow.session
     survivor = resolve_identity(s, cmd.patient).patient
     prior = s.scalars(
@@ -360,13 +364,13 @@ def merge_patient(cmd: cmds.MergePatient, uow: UnitOfWork) -> int:
         )
     if prior.id == survivor.id or prior.merged_into_id == survivor.id:
         return survivor.id  # already merged: a replay or a resend
-    moved = list(s.scalars(select(Stay).where(Stay.patient_id == prior.id)))
-    for stay in moved:
-        stay.patient_id = survivor.id
-    prior.merged_into_id = survivor.id
-    s.flush()
-    wards = tuple(sorted({st.ward.code for st in moved if st.state == "active"}))
-    uow.add_event(events.PatientMerged(survivor.id, prior.id, wards))
+    merge_and_announce(
+        uow,
+        survivor.id,
+        prior.id,
+        actor=cmd.source,
+        reason=f"HL7 merge of {cmd.prior.authority} {cmd.prior.value}",
+    )
     return survivor.id
 
 

@@ -12,7 +12,7 @@ from hl7apy.core import Message
 
 from integration.hl7.ack import OUR_APPLICATION, OUR_FACILITY
 from integration.hl7.escape import escape
-from mpi.models import Patient
+from mpi.models import Patient, PatientIdentifier
 
 
 def _e(text: str | None) -> str:
@@ -61,15 +61,23 @@ def build_a08(patient: Patient, control_id: str, at: datetime) -> bytes:
     return message.to_er7().encode("utf-8") + b"\r"
 
 
-def build_a40(survivor: Patient, prior: Patient, control_id: str, at: datetime) -> bytes:
+def build_a40(
+    survivor: Patient,
+    prior_identifier: PatientIdentifier | None,
+    prior_nhs_number: str | None,
+    control_id: str,
+    at: datetime,
+) -> bytes:
+    """MRG-1 names the merged record by the identifier it was known by before the merge (the
+    merge has moved that identifier to the survivor), or by its NHS number."""
     message = Message("ADT_A39", version="2.5.1")
     _msh(message, "A40", "ADT_A39", control_id, at)
     message.evn.evn_2 = at.strftime("%Y%m%d%H%M%S")
     group = message.add_group("ADT_A39_PATIENT")
     _pid(group.pid, survivor)
-    first = prior.identifiers[0] if prior.identifiers else None
-    if first is not None:
-        group.mrg.mrg_1 = _cx(first.value, first.authority, first.id_type)
-    elif prior.nhs_number:
-        group.mrg.mrg_1 = _cx(prior.nhs_number, "NHS", "NH")
+    if prior_identifier is not None:
+        i = prior_identifier
+        group.mrg.mrg_1 = _cx(i.value, i.authority, i.id_type)
+    elif prior_nhs_number:
+        group.mrg.mrg_1 = _cx(prior_nhs_number, "NHS", "NH")
     return message.to_er7().encode("utf-8") + b"\r"

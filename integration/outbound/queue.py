@@ -27,7 +27,9 @@ from config.db import Base, UTCDateTime, utcnow
 from integration.journal import InboundMessage
 from integration.mllp.client import MllpClient
 from integration.outbound.builders import build_a08, build_a40
-from mpi.models import Patient
+from mpi.events import PatientDetailsCorrected, PatientsMerged
+from mpi.merge_record import MergeRecord
+from mpi.models import Patient, PatientIdentifier
 from whiteboard import events
 from whiteboard.models.orders import Order, Result
 
@@ -127,27 +129,39 @@ class OutboxHook:
         if not self.destinations.endpoints:
             return
         now = utcnow()
+        corrected: set[int] = set()
         for event in pending_events:
             if isinstance(event, events.OrderPlaced):
                 self._forward_order(session, event.order_id, now)
             elif isinstance(event, events.ResultReceived):
                 self._forward_result(session, event.result_id, now)
-            elif isinstance(event, events.PatientDetailsChanged):
+            elif isinstance(event, events.PatientDetailsChanged | PatientDetailsCorrected):
+                if event.patient_id in corrected:
+                    continue  # one A08 per patient per transaction carries every change
+                corrected.add(event.patient_id)
                 patient = session.get(Patient, event.patient_id)
                 if patient is None:
                     continue
                 for dest in self.destinations.patient_changes:
                     cid = _control_id(now)
                     self._queue(session, dest, "ADT^A08", cid, build_a08(patient, cid, now), now)
-            elif isinstance(event, events.PatientMerged):
-                survivor = session.get(Patient, event.survivor_id)
-                prior = session.get(Patient, event.merged_id)
-                if survivor is None or prior is None:
-                    continue
-                for dest in self.destinations.patient_changes:
-                    cid = _control_id(now)
-                    payload = build_a40(survivor, prior, cid, now)
-                    self._queue(session, dest, "ADT^A40", cid, payload, now)
+            elif isinstance(event, PatientsMerged):
+                self._forward_merge(session, event.merge_id, now)
+
+    def _forward_merge(self, session: Session, merge_id: int, now: datetime) -> None:
+        """A40 for every merge, from HL7 or from the clerks' page (the seed's "the central
+        system updates all other related systems")."""
+        record = session.get(MergeRecord, merge_id)
+        survivor = session.get(Patient, record.survivor_id) if record else None
+        if record is None or survivor is None:
+            return
+        moved_ids = sorted(i for i, _source in record.moved.get("identifiers", []))
+        prior_identifier = session.get(PatientIdentifier, moved_ids[0]) if moved_ids else None
+        prior_nhs = record.before.get("merged", {}).get("nhs_number")
+        for dest in self.destinations.patient_changes:
+            cid = _control_id(now)
+            payload = build_a40(survivor, prior_identifier, prior_nhs, cid, now)
+            self._queue(session, dest, "ADT^A40", cid, payload, now)
 
     def _forward_order(self, session: Session, order_id: int, now: datetime) -> None:
         """A GP's order goes on to the performing department (lab, radiology) by OBR-4."""

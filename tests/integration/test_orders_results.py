@@ -114,3 +114,38 @@ def test_orders_and_unmatched_results_are_visible_in_the_api(services, client):
     assert [r["placer_order_number"] for r in unmatched] == ["LOST1"]
     assert unmatched[0]["observations"][0].startswith("Haemoglobin: 131")
     assert len(client.get("/api/v1/hl7/results").get_json()["results"]) == 2
+
+
+def test_orders_and_results_follow_a_merge_and_an_unmerge(services):
+    """A GP's order and its result belong to the person: they move with an A40 merge and
+    come back with a clerk's unmerge."""
+    from config.db import utcnow
+    from mpi.commands import UnmergePatients
+    from mpi.merge_record import MergeRecord
+    from tests.hl7_builder import adt
+
+    assert ack_code(send(services, order("NW", "O1"))) == "AA"
+    assert ack_code(send(services, result("R1", "F"))) == "AA"
+    survivor = adt("A01", hospital_number="RM9", nhs_number=None, given="Jack", dob="19610704")
+    assert ack_code(send(services, survivor)) == "AA"
+
+    def owners() -> set[int]:
+        with services.read_session() as s:
+            return {*s.scalars(select(Order.patient_id)), *s.scalars(select(Result.patient_id))}
+
+    def patient_holding(number: str) -> int:
+        from mpi.models import PatientIdentifier
+
+        with services.read_session() as s:
+            held = select(PatientIdentifier.patient_id).where(PatientIdentifier.value == number)
+            return s.scalars(held).one()
+
+    gp_patient, rm9 = patient_holding("RM3000001"), patient_holding("RM9")
+    assert owners() == {gp_patient} and gp_patient != rm9
+    merge = adt("A40", hospital_number="RM9", nhs_number=None, given="Jack", dob="19610704")
+    assert ack_code(send(services, merge + b"MRG|RM3000001^^^WGH^MR\r")) == "AA"
+    assert owners() == {rm9}
+    with services.read_session() as s:
+        merge_id = s.scalars(select(MergeRecord.id)).one()
+    services.bus.handle(UnmergePatients(utcnow(), merge_id=merge_id, actor="clerk1"))
+    assert owners() == {gp_patient}

@@ -115,6 +115,32 @@ def test_correction_and_merge_are_sent_in_order_and_acknowledged(wired, downstre
     assert b"ADT^A40^ADT_A39" in a40 and b"\rMRG|RM2^^^WGH^MR" in a40
 
 
+def test_a_clerks_merge_is_sent_downstream_as_a40(wired, downstream):
+    """A merge decided on the clerks' page reaches other systems just as an HL7 A40 does."""
+    from config.db import utcnow
+    from mpi.commands import MergePatients
+    from mpi.models import PatientIdentifier
+
+    services, sender, _ = wired
+    send = services.pipeline.receive
+    send(adt("A01", hospital_number="RM1", nhs_number=None), "t")
+    send(adt("A01", hospital_number="RM2", nhs_number=None, given="Jack", dob="19610704"), "t")
+    with services.uow_factory() as uow:
+        uow.session.execute(delete(OutboundMessage))
+        uow.commit()
+    with services.read_session() as s:
+        owner = {i.value: i.patient_id for i in s.scalars(select(PatientIdentifier))}
+    services.bus.handle(
+        MergePatients(utcnow(), survivor_id=owner["RM1"], merged_id=owner["RM2"], actor="clerk1")
+    )
+    assert [q[:2] for q in queue(services)] == [("ADT^A40", "pending")]
+    while sender.send_due():
+        pass
+    [a40] = downstream.received[-1:]
+    assert b"ADT^A40^ADT_A39" in a40 and b"\rMRG|RM2^^^WGH^MR" in a40
+    assert b"|RM1^^^WGH^MR" in a40
+
+
 def test_down_then_up_is_retried_and_ar_is_permanent(wired, downstream):
     services, sender, _ = wired
     send = services.pipeline.receive
