@@ -26,7 +26,7 @@ from mpi.records import refresh_keys
 from mpi.resolve import IDENTITY_FIELDS
 from mpi.review import OPEN_STATES, ReviewPair
 from whiteboard.errors import InvalidCommand, RecordError
-from whiteboard.models import OutpatientBooking, Stay
+from whiteboard.models import GpSynopsis, OutpatientBooking, Stay
 
 # Fields a clerk can choose between, and that an unmerge restores.
 MERGE_FIELDS = (
@@ -63,6 +63,8 @@ def register_follower(column: Column[Any]) -> None:
 
 # The clinical record's own patient-level table (its other tables hang off a stay, which moves).
 register_follower(OutpatientBooking.__table__.c.patient_id)  # type: ignore[attr-defined]
+# A practice's synopsis follows its patient (the newest per practice is the one shown).
+register_follower(GpSynopsis.__table__.c.patient_id)  # type: ignore[attr-defined]
 
 
 def _snapshot(p: Patient) -> dict[str, Any]:
