@@ -28,9 +28,15 @@ def active_authorisation(session: Session, practice: str) -> GpSharingAuthorisat
 
 
 def latest_synopsis(session: Session, patient_id: int, practice: str) -> GpSynopsis | None:
+    """The practice's newest synopsis for this patient or a record merged into it.
+
+    A clerk's merge (``mpi.merge``) moves synopses to the survivor; an HL7 A40/A34 merge moves
+    only stays and marks the prior record ``merged_into``, so its synopsis is found here.
+    """
+    merged = select(Patient.id).where(Patient.merged_into_id == patient_id)
     return session.scalars(
         select(GpSynopsis)
-        .where(GpSynopsis.patient_id == patient_id)
+        .where((GpSynopsis.patient_id == patient_id) | GpSynopsis.patient_id.in_(merged))
         .where(GpSynopsis.practice_code == practice.upper())
         .options(
             selectinload(GpSynopsis.medications),

@@ -14,6 +14,8 @@ from mpi.models import Patient
 from tests.auth_helpers import csrf_token, sign_on
 from tests.hl7_builder import ack_code, ack_segment
 from whiteboard.auth.audit_model import AuditEntry
+from whiteboard.gp_commands import AuthoriseGpSharing
+from whiteboard.gp_record import gp_record_for
 from whiteboard.models import GpSynopsis, GpSynopsisAllergy, GpSynopsisMedication
 
 NHS = "9990000018"  # JONES, registered with Y01234 by the A31 below
@@ -412,3 +414,47 @@ def test_openapi_lists_the_gp_routes(client_as, path):
     assert path in paths
     assert "/api/v1/patients/{patient_id}/gp-synopsis" in paths
     assert "/api/v1/admin/gp-sharing" in paths
+
+
+def test_a_synopsis_is_shown_for_the_survivor_of_an_hl7_merge(services):
+    from tests.hl7_builder import adt
+
+    assert ack_code(services.pipeline.receive(a31("M0", *SYNOPSIS_SEGMENTS), "test")) == "AA"
+    merged_id = _patient_id(services)
+    survivor = adt("A01", hospital_number="RM5", nhs_number=None, family="BROWN", given="Alice")
+    survivor = survivor.replace(b"|19580312|M|", b"|19700101|F|")
+    assert ack_code(services.pipeline.receive(survivor, "test")) == "AA"
+    merge = adt("A40", hospital_number="RM5", nhs_number=None, family="BROWN", given="Alice")
+    merge = merge.replace(b"|19580312|M|", b"|19700101|F|") + b"MRG|G1001^^^GP:Y01234^PI\r"
+    ack = services.pipeline.receive(merge, "test")
+    assert ack_code(ack) == "AA", ack
+    with services.read_session() as s:
+        survivor_id = s.scalars(select(Patient.id).where(Patient.family_name == "BROWN")).one()
+        assert survivor_id != merged_id
+        assert s.get_one(Patient, merged_id).merged_into_id == survivor_id
+    services.bus.handle(
+        AuthoriseGpSharing(
+            services.clock.now(), practice="Y01234", authorised_by="Dr Patel", recorded_by="t"
+        )
+    )
+    with services.read_session() as s:
+        survivor = s.get_one(Patient, survivor_id)
+        survivor.gp_practice_code = "Y01234"  # the survivor's own practice (not under test)
+        shown = gp_record_for(s, survivor)
+    assert shown["status"] == "shown"
+    assert [a["substance"] for a in shown["synopsis"]["allergies"]] == ["Penicillin", "Peanuts"]
+
+
+def test_a_clerks_merge_moves_the_synopsis_to_the_survivor_and_unmerge_back(services):
+    from mpi.commands import MergePatients, UnmergePatients
+
+    assert ack_code(services.pipeline.receive(a31("C0", *SYNOPSIS_SEGMENTS), "test")) == "AA"
+    merged_id = _patient_id(services)
+    survivor_id = _patient(services, "BROWN", "9990000026", "Y01234")
+    now = services.clock.now()
+    merge_id = services.bus.handle(MergePatients(now, survivor_id=survivor_id, merged_id=merged_id))
+    with services.read_session() as s:
+        assert s.scalars(select(GpSynopsis.patient_id)).one() == survivor_id
+    services.bus.handle(UnmergePatients(now, merge_id=merge_id))
+    with services.read_session() as s:
+        assert s.scalars(select(GpSynopsis.patient_id)).one() == merged_id
