@@ -22,6 +22,7 @@ from whiteboard.web import (
     auth,
     boards,
     clinical_api,
+    gp,
     health,
     metrics,
     patients,
@@ -78,6 +79,7 @@ def create_app(
     app.register_blueprint(hl7_monitor.bp)
     app.register_blueprint(patients.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(gp.bp)
     metrics.install(app)  # GET /metrics with this app's own Prometheus registry
 
     @app.context_processor

@@ -38,6 +38,7 @@ from whiteboard.auth.audit import AuditLog, audit_record_changes
 from whiteboard.board.publisher import BoardPublisher, Emit
 from whiteboard.board.versions import bump_ward_versions
 from whiteboard.clinical_handlers import bind_rules
+from whiteboard.gp_handlers import GP_HANDLERS
 from whiteboard.handlers import COMMAND_HANDLERS
 
 if TYPE_CHECKING:
@@ -139,7 +140,12 @@ def bootstrap(
     event_handlers: dict[type, list[Callable[[Any], None]]] = {
         events.Event: [publisher.on_event],
     }
-    handlers = {**COMMAND_HANDLERS, **MPI_COMMAND_HANDLERS, **bind_rules(settings.clinical)}
+    handlers = {
+        **COMMAND_HANDLERS,
+        **MPI_COMMAND_HANDLERS,
+        **GP_HANDLERS,
+        **bind_rules(settings.clinical),
+    }
     bus = MessageBus(uow_factory, handlers, event_handlers)
     pipeline = InboundPipeline(
         uow_factory, bus, ZoneInfo(settings.timezone), senders=load_senders(settings)

@@ -535,6 +535,131 @@ def gp_feed_history(limit: int) -> None:
             click.echo(f"#{run.id} {started} {run.file_name} {run.state}: {counts}")
 
 
+@cli.group("gp")
+def gp_group() -> None:
+    """GP practices: record synopses they share, and their sharing authorisations."""
+
+
+@gp_group.group("synopsis")
+def gp_synopsis() -> None:
+    """GP record synopses (JSON format in docs/GP_SYNOPSIS.md)."""
+
+
+@gp_synopsis.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+def gp_synopsis_import(path: Path) -> None:
+    """Import a JSON file: one synopsis object, or a list of them (each names its practice).
+
+    The whole file is checked first; a bad one imports nothing. Each synopsis is then stored in
+    its own transaction; one for a patient not registered with its practice is reported and
+    the exit code is 1.
+    """
+    import getpass
+    import json
+
+    from whiteboard.auth.audit import CHANGED_BY
+    from whiteboard.errors import RecordError
+    from whiteboard.gp_synopsis_json import BadSynopsis, parse_synopsis
+
+    if not path.is_file():
+        raise click.ClickException(f"no such file: {path}")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"cannot import {path}: not UTF-8 JSON ({exc})") from None
+    docs = doc if isinstance(doc, list) else [doc]
+    commands = []
+    for i, item in enumerate(docs):
+        try:
+            commands.append(parse_synopsis(item, source=f"file:{path.name}"[:40]))
+        except BadSynopsis as exc:
+            where = f" (synopsis {i + 1} of {len(docs)})" if isinstance(doc, list) else ""
+            raise click.ClickException(
+                f"cannot import {path}{where}: {exc}; nothing was imported"
+            ) from None
+    failed = 0
+    token = CHANGED_BY.set((f"cli:{getpass.getuser()}"[:80], "cli", ""))
+    try:
+        with (
+            _cli_services() as services,
+            click.progressbar(commands, label=path.name, show_pos=True) as bar,
+        ):
+            for n, command in enumerate(bar, start=1):
+                try:
+                    services.bus.handle(command)
+                except RecordError as exc:
+                    failed += 1
+                    click.echo(
+                        f"\n  synopsis {n} (NHS {command.nhs_number}): {exc.message}", err=True
+                    )
+    finally:
+        CHANGED_BY.reset(token)
+    click.echo(f"{path.name}: {len(commands) - failed} stored, {failed} refused")
+    if failed:
+        sys.exit(1)
+
+
+@gp_group.group("sharing")
+def gp_sharing() -> None:
+    """Which practices have authorised hospital clinicians to read their synopses."""
+
+
+@gp_sharing.command("list")
+def gp_sharing_list() -> None:
+    from whiteboard.gp_record import sharing_listing
+
+    with _cli_services() as services, services.read_session() as session:
+        rows = sharing_listing(session)
+    if not rows:
+        click.echo("no practice has authorised sharing")
+    for r in rows:
+        state = "active" if r["active"] else f"revoked {r['revoked_at']} by {r['revoked_by']}"
+        click.echo(
+            f"{r['practice']:<8} authorised by {r['authorised_by']} "
+            f"(recorded by {r['recorded_by']}, {r['authorised_at']}): {state}"
+        )
+
+
+@gp_sharing.command("authorise")
+@click.argument("practice")
+@click.option("--by", "authorised_by", required=True, help="Who at the practice authorised it.")
+@click.option("--note", default="", help="A reference, e.g. the practice's letter.")
+def gp_sharing_authorise(practice: str, authorised_by: str, note: str) -> None:
+    """Record that PRACTICE (ODS code) authorised sharing its synopses (audited as 'cli')."""
+    _gp_sharing_change("authorise", practice, authorised_by, note)
+
+
+@gp_sharing.command("revoke")
+@click.argument("practice")
+def gp_sharing_revoke(practice: str) -> None:
+    """Revoke PRACTICE's authorisation: its synopses are hidden again at once."""
+    _gp_sharing_change("revoke", practice)
+
+
+def _gp_sharing_change(action: str, practice: str, by: str = "", note: str = "") -> None:
+    import getpass
+
+    from whiteboard.errors import RecordError
+    from whiteboard.gp_commands import AuthoriseGpSharing, RevokeGpSharing
+
+    who = f"cli:{getpass.getuser()}"[:80]
+    with _cli_services() as services:
+        now = services.clock.now()
+        command = (
+            AuthoriseGpSharing(now, practice=practice, authorised_by=by, recorded_by=who, note=note)
+            if action == "authorise"
+            else RevokeGpSharing(now, practice=practice, revoked_by=who)
+        )
+        try:
+            services.bus.handle(command)
+        except RecordError as exc:
+            raise click.ClickException(exc.message) from None
+        services.audit.record(
+            f"gp_sharing.{action}", actor=who, role="cli", detail={"practice": practice.upper()}
+        )
+    click.echo(f"practice {practice.upper()}: sharing {action}d")
+
+
 @cli.group()
 def mpi() -> None:
     """Master patient index: link export, the 24-hour sweep."""

@@ -10,6 +10,7 @@ from integration.hl7.header import Header
 from integration.hl7.reader import MessageReader
 from integration.translate.adt import TRIGGERS as ADT_TRIGGERS
 from integration.translate.adt import translate_adt
+from integration.translate.gp_synopsis import translate_a31
 from integration.translate.orders import translate_order, translate_result
 
 Translator = Callable[[MessageReader, Header, ZoneInfo, datetime, str], object]
@@ -24,6 +25,7 @@ class Unroutable(LookupError):
 
 ROUTES: dict[tuple[str, str], Translator] = {
     **{("ADT", trigger): translate_adt for trigger in ADT_TRIGGERS},
+    ("ADT", "A31"): translate_a31,  # a GP's person update, or its synopsis (AL1/DG1/PR1/OBX)
     ("ORM", "O01"): translate_order,
     ("OML", "O21"): translate_order,
     ("ORU", "R01"): translate_result,

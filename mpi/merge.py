@@ -26,7 +26,7 @@ from mpi.records import refresh_keys
 from mpi.resolve import IDENTITY_FIELDS
 from mpi.review import OPEN_STATES, ReviewPair
 from whiteboard.errors import InvalidCommand, RecordError
-from whiteboard.models import OutpatientBooking, Stay
+from whiteboard.models import GpSynopsis, OutpatientBooking, Stay
 from whiteboard.models.orders import Order, Result
 
 # Fields a clerk can choose between, and that an unmerge restores.
@@ -63,8 +63,9 @@ def register_follower(column: Column[Any]) -> None:
 
 
 # The clinical record's own patient-level tables (its other tables hang off a stay, which
-# moves): outpatient bookings, and orders and results, which a GP may have sent before any stay.
-for _table in (OutpatientBooking, Order, Result):
+# moves): outpatient bookings, orders and results (a GP may send them before any stay), and
+# each practice's synopsis (the newest per practice is the one shown).
+for _table in (OutpatientBooking, Order, Result, GpSynopsis):
     register_follower(_table.__table__.c.patient_id)  # type: ignore[attr-defined]
 
 

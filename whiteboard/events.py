@@ -121,3 +121,18 @@ class OrderStatusChanged(Event):
 class ResultReceived(Event):
     result_id: int
     order_id: int | None  # None: a result for an order we do not know, kept and visible
+
+
+@dataclass(frozen=True)
+class GpSynopsisRecorded(Event):
+    """A practice's synopsis for a patient was stored (audited with the patient)."""
+
+    patient_id: int
+    practice: str
+    synopsis_id: int
+
+
+@dataclass(frozen=True)
+class GpSharingChanged(Event):
+    practice: str
+    shared: bool

@@ -80,6 +80,16 @@ ENDPOINTS: dict[str, str] = {
     "mpi_api.gp_feed_runs": roles.MPI_REVIEW,
     "mpi_pages.review": roles.MPI_REVIEW,
     "mpi_pages.static": PUBLIC,
+    "gp.submit_synopsis": roles.GP_SYNOPSIS_SUBMIT,
+    "gp.portal": roles.GP_PORTAL,
+    "gp.api_portal": roles.GP_PORTAL,
+    "gp.api_patient_synopsis": roles.GP_RECORD_VIEW,
+    "gp.sharing_list": roles.GP_SHARING_MANAGE,
+    "gp.sharing_authorise": roles.GP_SHARING_MANAGE,
+    "gp.sharing_revoke": roles.GP_SHARING_MANAGE,
+    "gp.sharing_page": roles.GP_SHARING_MANAGE,
+    "gp.sharing_page_authorise": roles.GP_SHARING_MANAGE,
+    "gp.sharing_page_revoke": roles.GP_SHARING_MANAGE,
 }
 
 # (namespace, event) -> permission. "connect" is checked when the socket opens.
@@ -119,6 +129,13 @@ def decide(
     if ward is not None and not principal.may_see_ward(ward):
         return Decision(False, 403, "this board may only show its own ward")
     return ALLOW
+
+
+def may_view_gp_record(principal: Principal | None) -> bool:
+    """Whether this principal may be shown a GP synopsis at all (the practice must also share:
+    ``whiteboard.gp_record`` checks that per patient). Used inside the patient page, whose
+    route needs only ``patient.view``."""
+    return decide(roles.GP_RECORD_VIEW, principal).allowed
 
 
 def for_endpoint(endpoint: str | None) -> str | None:

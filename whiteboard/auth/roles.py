@@ -33,12 +33,24 @@ JOBS_VIEW = "jobs.view"  # the scheduler's jobs, last and next runs
 MPI_REVIEW = "mpi.review"  # the duplicate-merge queue: merge, unmerge, not a duplicate
 HL7_MONITOR = "hl7.monitor"  # the message monitor, error queue and replay (raw patient data)
 METRICS_VIEW = "metrics.view"  # GET /metrics: queue depths, push timings (no patient data)
+GP_RECORD_VIEW = "gp_record.view"  # a practice's shared synopsis (only if the practice shares)
+GP_SYNOPSIS_SUBMIT = "gp_synopsis.submit"  # send a synopsis for own practice's patients (GPs)
+GP_SHARING_MANAGE = "gp_sharing.manage"  # record or revoke a practice's sharing authorisation
+GP_PORTAL = "gp.portal"  # a GP's list of own registered patients' hospital episodes
 
 MATRIX: dict[str, frozenset[str]] = {
     NURSE: frozenset({BOARD_VIEW, WARD_LIST, PATIENT_VIEW, CLINICAL_ACT, SESSION}),
-    DOCTOR: frozenset({BOARD_VIEW, WARD_LIST, PATIENT_VIEW, CLINICAL_ACT, SESSION}),
+    DOCTOR: frozenset({BOARD_VIEW, WARD_LIST, PATIENT_VIEW, CLINICAL_ACT, GP_RECORD_VIEW, SESSION}),
     CONSULTANT: frozenset(
-        {BOARD_VIEW, WARD_LIST, PATIENT_VIEW, CLINICAL_ACT, WORKLOAD_VIEW, SESSION}
+        {
+            BOARD_VIEW,
+            WARD_LIST,
+            PATIENT_VIEW,
+            CLINICAL_ACT,
+            WORKLOAD_VIEW,
+            GP_RECORD_VIEW,
+            SESSION,
+        }
     ),
     RECORDS_CLERK: frozenset({BOARD_VIEW, WARD_LIST, PATIENT_VIEW, MPI_REVIEW, SESSION}),
     MANAGER: frozenset(
@@ -53,7 +65,7 @@ MATRIX: dict[str, frozenset[str]] = {
             SESSION,
         }
     ),
-    GP: frozenset({PATIENT_VIEW, SESSION}),
+    GP: frozenset({PATIENT_VIEW, GP_SYNOPSIS_SUBMIT, GP_PORTAL, SESSION}),
     ADMIN: frozenset(
         {
             BOARD_VIEW,
@@ -64,6 +76,7 @@ MATRIX: dict[str, frozenset[str]] = {
             JOBS_VIEW,
             HL7_MONITOR,
             METRICS_VIEW,
+            GP_SHARING_MANAGE,
             SESSION,
         }
     ),

@@ -9,6 +9,13 @@ from whiteboard.models.clinical import (
     VteAssessment,
 )
 from whiteboard.models.email_delivery import EmailDelivery
+from whiteboard.models.gp_synopsis import (
+    GpSharingAuthorisation,
+    GpSynopsis,
+    GpSynopsisAllergy,
+    GpSynopsisEvent,
+    GpSynopsisMedication,
+)
 from whiteboard.models.orders import Order, Result
 from whiteboard.models.scheduling import SchedulerJobRun, SchedulerLease
 from whiteboard.models.staff import Clinician
@@ -21,6 +28,11 @@ __all__ = [
     "BedOccupancy",
     "Clinician",
     "EmailDelivery",
+    "GpSharingAuthorisation",
+    "GpSynopsis",
+    "GpSynopsisAllergy",
+    "GpSynopsisEvent",
+    "GpSynopsisMedication",
     "Observation",
     "Order",
     "OutpatientBooking",

@@ -119,7 +119,48 @@ def openapi_document() -> dict[str, Any]:
     doc = _document()
     doc["paths"].update(_clinical_paths())
     doc["paths"].update(mpi_paths())
+    doc["paths"].update(_gp_paths())
     return doc
+
+
+def _gp_paths() -> dict[str, Any]:
+    """The GP record synopsis, sharing authorisations and the GP portal (docs/GP_SYNOPSIS.md)."""
+    problem = {"content": _problem()}
+
+    def post(summary: str, ok: str, **codes: str) -> dict[str, Any]:
+        responses: dict[str, Any] = {ok: {"description": "done"}}
+        responses.update({c: {"description": d, **problem} for c, d in codes.items()})
+        return {"post": {"summary": summary, "responses": responses}}
+
+    return {
+        "/api/v1/gp/synopsis": post(
+            "A GP sends their practice's synopsis for one registered patient (JSON body)",
+            "201",
+            **{
+                "403": "not a GP, or another practice's name",
+                "404": "no such patient registered with your practice",
+                "422": "bad input; the detail names the field",
+            },
+        ),
+        "/api/v1/gp/episodes": _get("A GP's own registered patients' hospital episodes"),
+        "/api/v1/patients/{patient_id}/gp-synopsis": _get(
+            "The GP record panel: the synopsis if the patient's practice shares it (audited)",
+            (("patient_id", "path", "integer"),),
+        ),
+        "/api/v1/admin/gp-sharing": {
+            **_get("Every practice sharing authorisation, newest first"),
+            **post(
+                'Record a practice\'s authorisation: {"practice", "authorised_by", "note"}',
+                "201",
+                **{"409": "the practice already shares", "422": "bad input"},
+            ),
+        },
+        "/api/v1/admin/gp-sharing/{practice}/revoke": post(
+            "Revoke a practice's authorisation (its synopses are hidden at once)",
+            "200",
+            **{"409": "the practice does not share"},
+        ),
+    }
 
 
 def _document() -> dict[str, Any]:

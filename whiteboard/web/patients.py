@@ -2,7 +2,10 @@
 
 GPs see only patients registered with their own practice (``Patient.gp_practice_code``); a
 patient of another practice answers exactly like a patient who does not exist (404), so a GP
-cannot learn that they exist. Every successful view is written to the audit log.
+cannot learn that they exist. Every successful view is written to the audit log. The record
+holds the hospital episodes (stays), orders and results: what a GP sees of their patients'
+hospital care. Clinicians whose role may read GP records also get the GP record panel on the
+page, shown only where the patient's practice shares it (``whiteboard.web.gp``).
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from config.services import services
 from mpi.models import Patient
+from whiteboard.auth.policy import may_view_gp_record
 from whiteboard.auth.principal import Principal
-from whiteboard.models import Stay
+from whiteboard.models import Order, Result, Stay
 from whiteboard.web.access import current_principal
+from whiteboard.web.gp import view_gp_record
 from whiteboard.web.problems import problem
 
 bp = Blueprint("patients", __name__)
@@ -38,9 +43,26 @@ def _load(session: Session, patient_id: int, principal: Principal) -> Patient | 
     return session.scalars(query).first()
 
 
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
 def _record_json(session: Session, p: Patient) -> dict[str, Any]:
     stays = session.scalars(
-        select(Stay).where(Stay.patient_id == p.id).order_by(Stay.admitted_at.desc()).limit(50)
+        select(Stay)
+        .where(Stay.patient_id == p.id)
+        .options(selectinload(Stay.ward))
+        .order_by(Stay.admitted_at.desc())
+        .limit(50)
+    ).all()
+    orders = session.scalars(
+        select(Order).where(Order.patient_id == p.id).order_by(Order.ordered_at.desc()).limit(100)
+    ).all()
+    results = session.scalars(
+        select(Result)
+        .where(Result.patient_id == p.id)
+        .order_by(Result.reported_at.desc())
+        .limit(100)
     ).all()
     return {
         "id": p.id,
@@ -59,24 +81,53 @@ def _record_json(session: Session, p: Patient) -> dict[str, Any]:
                 "id": s.id,
                 "state": s.state,
                 "admitted_at": s.admitted_at.isoformat(),
+                "discharged_at": _iso(s.discharged_at),
+                "class": s.patient_class,
+                "status": s.status,
                 "ward_id": s.ward_id,
+                "ward": s.ward.code,
             }
             for s in stays
+        ],
+        "orders": [
+            {
+                "id": o.id,
+                "service": o.service_text or o.service_code,
+                "status": o.status,
+                "ordered_at": _iso(o.ordered_at),
+                "ordering_practice": o.ordering_practice,
+                "placer_order_number": o.placer_order_number,
+            }
+            for o in orders
+        ],
+        "results": [
+            {
+                "id": r.id,
+                "order_id": r.order_id,
+                "service": r.service_text or r.service_code,
+                "report_status": r.report_status,
+                "reported_at": _iso(r.reported_at),
+                "observations": [line for line in r.observations.splitlines() if line],
+            }
+            for r in results
         ],
     }
 
 
-def _view(patient_id: int) -> dict[str, Any] | None:
+def _view(patient_id: int, with_gp_record: bool = False) -> dict[str, Any] | None:
     principal = current_principal()
     assert principal is not None  # the policy let only signed-on staff through
     svc = services()
     with svc.read_session() as session:
         p = _load(session, patient_id, principal)
         record = _record_json(session, p) if p is not None else None
-    if record is not None:
-        svc.audit.record(
-            "patient.view", principal=principal, patient_id=patient_id, detail=request.path
-        )
+    if record is None or p is None:
+        return None
+    svc.audit.record(
+        "patient.view", principal=principal, patient_id=patient_id, detail=request.path
+    )
+    if with_gp_record and may_view_gp_record(principal):
+        record["gp_record"] = view_gp_record(principal, p, request.path)
     return record
 
 
@@ -121,7 +172,7 @@ def search() -> str:
 
 @bp.get("/patients/<int:patient_id>")
 def record(patient_id: int) -> str:
-    rec = _view(patient_id)
+    rec = _view(patient_id, with_gp_record=True)
     if rec is None:
         abort(404)
     return render_template("patient.html", record=rec)
