@@ -87,3 +87,34 @@ def swap(
         segments.append(f"PID|{n}||{number}^^^WGH^MR||{family}^Pat||19600101|F")
         segments.append(f"PV1|{n}|I|{location}" + "|" * 16 + visit)
     return ("\r".join(segments) + "\r").encode()
+
+
+def batch(
+    messages: list[bytes],
+    *,
+    count: int | None = None,
+    file_header: bool = True,
+    batch_id: str = "B0001",
+    newline: bytes = b"\r",
+) -> bytes:
+    """An FHS/BHS ... BTS/FTS batch holding ``messages``; ``count`` overrides BTS-1."""
+    declared = len(messages) if count is None else count
+    out = []
+    if file_header:
+        out.append(b"FHS|^~\\&|PAS|WGH|WARDBOARD|WGH|20261122100000||||F0001")
+    out.append(f"BHS|^~\\&|PAS|WGH|WARDBOARD|WGH|20261122100000||||{batch_id}".encode())
+    for message in messages:
+        out.extend(s for s in message.split(b"\r") if s)
+    out.append(f"BTS|{declared}".encode())
+    if file_header:
+        out.append(b"FTS|1")
+    return newline.join(out) + newline
+
+
+def segments(reply: bytes, name: str) -> list[list[str]]:
+    """Every ``name`` segment of a reply, split into fields."""
+    return [
+        s.decode("utf-8", "replace").split("|")
+        for s in reply.split(b"\r")
+        if s.startswith(name.encode())
+    ]
