@@ -78,8 +78,12 @@ def serve(demo: bool, simulate: bool, rate: float) -> None:
                 demo_lines = seed_demo_security(uow.session, base)
                 uow.commit()
         services.pipeline.recover()
+        from integration.mllp.tls import TlsConfigError
+
         try:
             mllp = services.start_listener()
+        except TlsConfigError as exc:
+            raise click.ClickException(str(exc)) from None
         except OSError as exc:
             raise click.ClickException(
                 f"cannot listen for MLLP on {settings.mllp_host}:{settings.mllp_port}: {exc}"
@@ -318,8 +322,12 @@ def _run_mllp(port: int | None) -> None:
             apply_layout(uow.session, layout_spec)
             uow.commit()
         recovered = services.pipeline.recover()
+        from integration.mllp.tls import TlsConfigError
+
         try:
             mllp = services.start_listener(port)
+        except TlsConfigError as exc:
+            raise click.ClickException(str(exc)) from None
         except OSError as exc:
             raise click.ClickException(f"cannot listen for MLLP: {exc}") from None
         if services.destinations.endpoints:
