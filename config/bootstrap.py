@@ -71,6 +71,7 @@ class Services:
 
     def start_listener(self, port: int | None = None) -> MllpServer:
         s = self.settings
+        from integration.mllp.tls import server_context
         from integration.sender_allowlist import guard, parse_allowed
 
         # The applier is CPU-bound Python; with the default 5 ms GIL switch interval a
@@ -83,6 +84,7 @@ class Services:
             s.mllp_port if port is None else port,
             max_message_bytes=s.mllp_max_message_bytes,
             idle_timeout=s.mllp_idle_timeout_seconds,
+            tls=server_context(s.mllp_tls_cert, s.mllp_tls_key, s.mllp_tls_ca),
         ).start()
         self.stoppers.append(self.mllp.stop)
         return self.mllp

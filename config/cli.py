@@ -78,8 +78,12 @@ def serve(demo: bool, simulate: bool, rate: float) -> None:
                 demo_lines = seed_demo_security(uow.session, base)
                 uow.commit()
         services.pipeline.recover()
+        from integration.mllp.tls import TlsConfigError
+
         try:
             mllp = services.start_listener()
+        except TlsConfigError as exc:
+            raise click.ClickException(str(exc)) from None
         except OSError as exc:
             raise click.ClickException(
                 f"cannot listen for MLLP on {settings.mllp_host}:{settings.mllp_port}: {exc}"
@@ -318,8 +322,12 @@ def _run_mllp(port: int | None) -> None:
             apply_layout(uow.session, layout_spec)
             uow.commit()
         recovered = services.pipeline.recover()
+        from integration.mllp.tls import TlsConfigError
+
         try:
             mllp = services.start_listener(port)
+        except TlsConfigError as exc:
+            raise click.ClickException(str(exc)) from None
         except OSError as exc:
             raise click.ClickException(f"cannot listen for MLLP: {exc}") from None
         if services.destinations.endpoints:
@@ -458,6 +466,61 @@ def hl7_replay(entry_ids: tuple[int, ...]) -> None:
         click.echo(line)
     if failed:
         raise click.ClickException(f"{failed} of {len(outcomes)} message(s) still fail")
+
+
+@hl7.command("import-batch")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--ack-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each file's batch ACK here as NAME.ack (default: beside the file).",
+)
+def hl7_import_batch(files: tuple[Path, ...], ack_dir: Path | None) -> None:
+    """Import HL7 batch files (FHS/BHS...BTS/FTS, or bare messages), with progress.
+
+    Every message is journalled and duplicate-checked like one received over MLLP; exits 1
+    when any message was not accepted or a batch failed its BTS count.
+    """
+    from integration.batch import MalformedBatch, split_batch
+    from integration.batch_folder import import_file
+
+    for path in files:
+        if not path.is_file():
+            raise click.ClickException(f"no such file: {path}")
+    counts = {}
+    for path in files:
+        try:
+            counts[path] = split_batch(path.read_bytes()).message_count
+        except MalformedBatch as exc:
+            counts[path] = 1  # still imported: journalled as rejected, answered with AR
+            click.echo(f"{path.name}: not a usable batch: {exc}", err=True)
+    bad = False
+    with _cli_services() as services:
+        for path in files:
+            with click.progressbar(length=counts[path], label=path.name, show_pos=True) as bar:
+                done = [0]
+
+                def step(n: int, _total: int, bar=bar, done=done) -> None:  # type: ignore[no-untyped-def]
+                    bar.update(n - done[0])
+                    done[0] = n
+
+                result = import_file(services.pipeline, path, progress=step)
+            ack_path = (ack_dir or path.parent) / f"{path.name}.ack"
+            ack_path.parent.mkdir(parents=True, exist_ok=True)
+            ack_path.write_bytes(result.ack)
+            accepted = len(result.results) - len(result.failed)
+            click.echo(
+                f"{path.name}: {accepted} of {len(result.results)} message(s) accepted; "
+                f"batch ACK in {ack_path}"
+            )
+            for problem in result.count_errors:
+                click.echo(f"  {problem}", err=True)
+            for failed in result.failed[:20]:
+                who = failed.control_id or "(no MSH-10)"
+                click.echo(f"  {who}: {failed.code} {failed.reason}", err=True)
+            bad = bad or not result.ok
+    if bad:
+        sys.exit(1)
 
 
 def _register_subcommands() -> None:

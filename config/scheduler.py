@@ -103,6 +103,17 @@ def run_gp_feed() -> None:
         log.info("GP feed %s: %s %s", run.file_name, run.state, run.counts)
 
 
+def run_hl7_batch_folder() -> None:
+    """Import HL7 batch files dropped in WARDBOARD_HL7_BATCH_FOLDER (when set)."""
+    from pathlib import Path
+
+    from integration.batch_folder import poll_folder
+
+    services = current_services()
+    if services.settings.hl7_batch_folder:
+        poll_folder(services.pipeline, Path(services.settings.hl7_batch_folder))
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One job: its function (``module:function``), trigger and how a missed run is treated."""
@@ -173,6 +184,14 @@ def default_jobs(settings: Settings | None = None) -> list[JobSpec]:
             # Files stay in the folder until imported; a run missed while the server was down
             # is made up on start within 6 hours.
             misfire_grace_time=6 * 3600,
+        ),
+        JobSpec(
+            id="hl7-batch-folder",
+            func="config.scheduler:run_hl7_batch_folder",
+            name="Import HL7 batch files from the drop folder",
+            trigger="interval",
+            trigger_args={"seconds": max(5, settings.hl7_batch_poll_seconds)},
+            misfire_grace_time=None,
         ),
     ]
 

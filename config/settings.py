@@ -80,6 +80,15 @@ class Settings:
     metrics_token: str = field(default="", repr=False)
     # Comma-separated addresses or networks allowed to send HL7 over MLLP; others get AR.
     mllp_allowed_senders: str = "127.0.0.1,::1"
+    # MLLP over TLS: certificate and key (PEM) turn it on; a CA makes client certificates
+    # required (only clients with a certificate that CA signed may connect).
+    mllp_tls_cert: str = ""
+    mllp_tls_key: str = field(default="", repr=False)
+    mllp_tls_ca: str = ""
+    # HL7 batch drop folder (FHS/BHS files); empty: no folder is polled. Imported files move
+    # to done/ (with the batch ACK beside them as NAME.ack), unusable ones to failed/.
+    hl7_batch_folder: str = ""
+    hl7_batch_poll_seconds: int = 60
     gp_feed_folder: str = ""  # default: <instance>/gp_feed; the 02:00 job imports *.csv here
     gp_feed_hour: int = 2
     mpi_sweep_minutes: int = 60

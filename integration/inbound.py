@@ -35,6 +35,7 @@ from config.messagebus import MessageBus
 from config.unit_of_work import UnitOfWorkFactory
 from integration import journal
 from integration.applier import Applier, Job
+from integration.batch import is_batch, receive_batch
 from integration.hl7.ack import AckError, build_ack
 from integration.hl7.charset import (
     UndecodableMessage,
@@ -96,7 +97,19 @@ class InboundPipeline:
         )
 
     def receive(self, raw: bytes, peer: str = "") -> bytes:
+        """One frame in, its answer out: an ACK, or a batch ACK for an FHS/BHS batch."""
+        if is_batch(raw):
+            return receive_batch(self, raw, peer, self.clock).ack
         return self.process(raw, peer).ack
+
+    def reject(self, raw: bytes, peer: str, error: AckError) -> Outcome:
+        """AR without applying (a batch that failed its count check); journalled as rejected
+        so it is visible, without its control id so the corrected resend is accepted."""
+        try:
+            header: Header | None = read_header(raw)
+        except MalformedHeader:
+            header = None
+        return self._reject_before_apply(raw, peer, self.clock(), header, error)
 
     def stop(self) -> None:
         self.writer.stop()

@@ -44,11 +44,18 @@ class SenderPolicy:
         return self.apply == ASYNC
 
     def allows(self, peer: str) -> bool:
-        """``peer`` is "host:port" as the listener saw it; empty lists allow everyone."""
-        if not self.allowed_addresses or not peer:
+        """``peer`` is "host:port" as the listener saw it; empty lists allow everyone.
+
+        "file:NAME" is a batch file an operator imported or dropped in the batch folder: the
+        address rule is about the network and does not apply to it.
+        """
+        if not self.allowed_addresses or not peer or peer.startswith(FILE_PEER):
             return True
         host = peer.rsplit(":", 1)[0]
         return host in self.allowed_addresses
+
+
+FILE_PEER = "file:"
 
 
 @dataclass(frozen=True)

@@ -65,3 +65,56 @@ def ack_segment(ack: bytes, name: str) -> list[str]:
         if segment.startswith(name.encode()):
             return segment.decode("utf-8", "replace").split("|")
     raise AssertionError(f"no {name} in {ack!r}")
+
+
+def swap(
+    first: tuple[str, str, str, str],
+    second: tuple[str, str, str, str],
+    *,
+    control_id: str | None = None,
+    event_time: str = "20261122140000",
+    second_pid: bool = True,
+) -> bytes:
+    """ADT^A17: two PID/PV1 pairs, each (hospital number, family name, location, visit)."""
+    cid = control_id or f"T{next(_ids):08d}"
+    segments = [
+        f"MSH|^~\\&|PAS|WGH|WARDBOARD|WGH|{event_time}||ADT^A17^ADT_A17|{cid}|P|2.5.1",
+        f"EVN|A17|{event_time}",
+    ]
+    for n, (number, family, location, visit) in enumerate((first, second), start=1):
+        if n == 2 and not second_pid:
+            continue
+        segments.append(f"PID|{n}||{number}^^^WGH^MR||{family}^Pat||19600101|F")
+        segments.append(f"PV1|{n}|I|{location}" + "|" * 16 + visit)
+    return ("\r".join(segments) + "\r").encode()
+
+
+def batch(
+    messages: list[bytes],
+    *,
+    count: int | None = None,
+    file_header: bool = True,
+    batch_id: str = "B0001",
+    newline: bytes = b"\r",
+) -> bytes:
+    """An FHS/BHS ... BTS/FTS batch holding ``messages``; ``count`` overrides BTS-1."""
+    declared = len(messages) if count is None else count
+    out = []
+    if file_header:
+        out.append(b"FHS|^~\\&|PAS|WGH|WARDBOARD|WGH|20261122100000||||F0001")
+    out.append(f"BHS|^~\\&|PAS|WGH|WARDBOARD|WGH|20261122100000||||{batch_id}".encode())
+    for message in messages:
+        out.extend(s for s in message.split(b"\r") if s)
+    out.append(f"BTS|{declared}".encode())
+    if file_header:
+        out.append(b"FTS|1")
+    return newline.join(out) + newline
+
+
+def segments(reply: bytes, name: str) -> list[list[str]]:
+    """Every ``name`` segment of a reply, split into fields."""
+    return [
+        s.decode("utf-8", "replace").split("|")
+        for s in reply.split(b"\r")
+        if s.startswith(name.encode())
+    ]

@@ -124,6 +124,38 @@ class CancelDischarge(Command):
 
 
 @dataclass(frozen=True)
+class SwapBeds(Command):
+    """A17: two patients exchange locations, both or neither.
+
+    ``visit``/``other_visit`` say which stays (PV1-19); the locations exchanged are the ones
+    the record holds, so a sender's convention for PV1-3 (before or after) does not matter.
+    """
+
+    patient: PatientDetails
+    visit: VisitDetails
+    other_patient: PatientDetails
+    other_visit: VisitDetails
+
+
+@dataclass(frozen=True)
+class StartLeave(Command):
+    """A21 leave of absence out (or A53: the return is cancelled, so back on that leave)."""
+
+    patient: PatientDetails
+    visit: VisitDetails
+    resume: bool = False  # A53: undo the return rather than start a new leave
+
+
+@dataclass(frozen=True)
+class EndLeave(Command):
+    """A22 back from leave of absence (or A52: the leave is cancelled, as if never taken)."""
+
+    patient: PatientDetails
+    visit: VisitDetails
+    cancel: bool = False  # A52
+
+
+@dataclass(frozen=True)
 class SetBedStatus(Command):
     """A bed's HL7 table 0116 state: cleaned (U), needs cleaning (H), closed (C), ..."""
 

@@ -71,6 +71,24 @@ class TransferCancelled(PatientTransferred):
 
 
 @dataclass(frozen=True)
+class BedSwapped(PatientTransferred):
+    """A17: this stay took the location of ``with_stay_id`` (one event per patient, so each
+    patient's audit trail shows the move; both wards' boards are named)."""
+
+    with_stay_id: int
+
+
+@dataclass(frozen=True)
+class LeaveStarted(StayEvent):
+    """A21 (or A53): the patient is away on leave and keeps the bed."""
+
+
+@dataclass(frozen=True)
+class LeaveEnded(StayEvent):
+    """A22 (or A52): the patient is back, or the leave is cancelled."""
+
+
+@dataclass(frozen=True)
 class PatientDetailsChanged(Event):
     patient_id: int
     on_wards: tuple[str, ...] = ()

@@ -201,6 +201,90 @@ def cancel_discharge(cmd: cmds.CancelDischarge, uow: UnitOfWork) -> int:
     return stay.id
 
 
+def swap_beds(cmd: cmds.SwapBeds, uow: UnitOfWork) -> int:
+    """A17: the two stays exchange ward and bed in one step, or nothing changes.
+
+    Both patients must have a current stay; otherwise the command fails before anything is
+    moved (and the unit of work rolls back anything identity resolution wrote).
+    """
+    s = uow.session
+    first = resolve_identity(s, cmd.patient).patient
+    second = resolve_identity(s, cmd.other_patient).patient
+    if first.id == second.id:
+        raise InvalidCommand(f"a bed swap names patient {_who(cmd.patient)} twice")
+    one = _active_stay(s, first, cmd.visit, classes=("I", "E", "O"))
+    if one is None:
+        raise NoSuchStay(f"no current stay for the first patient {_who(cmd.patient)}; not swapped")
+    other = _active_stay(s, second, cmd.other_visit, classes=("I", "E", "O"))
+    if other is None:
+        raise NoSuchStay(
+            f"no current stay for the second patient {_who(cmd.other_patient)}; not swapped"
+        )
+    at = cmd.occurred_at
+    one_ward, one_bed = one.ward, one.bed
+    other_ward, other_bed = other.ward, other.bed
+    if one_ward.id == other_ward.id and one.bed_id == other.bed_id:
+        return one.id  # already where the swap puts them (a resend after a manual fix)
+    # Each bed is taken straight away by the other patient: it stays occupied, no cleaning.
+    bed_moves.vacate(one, at, bed_status="O")
+    bed_moves.vacate(other, at, bed_status="O")
+    s.flush()
+    bed_moves.place(s, one, other_ward, other_bed, at)
+    bed_moves.place(s, other, one_ward, one_bed, at)
+    s.flush()
+    uow.add_event(
+        events.BedSwapped(one.id, one.patient_id, other_ward.code, one_ward.code, other.id)
+    )
+    uow.add_event(
+        events.BedSwapped(other.id, other.patient_id, one_ward.code, other_ward.code, one.id)
+    )
+    return one.id
+
+
+def start_leave(cmd: cmds.StartLeave, uow: UnitOfWork) -> int:
+    """A21 (or A53): the patient is on leave of absence and keeps the bed."""
+    s = uow.session
+    patient = resolve_identity(s, cmd.patient).patient
+    stay = _active_stay(s, patient, cmd.visit, classes=("I", "E", "O"))
+    if stay is None:
+        raise NoSuchStay(f"no current stay to go on leave from for patient {_who(cmd.patient)}")
+    if cmd.resume:
+        if stay.leave_started_at is None:
+            raise NoSuchStay(f"patient {_who(cmd.patient)} has no leave whose return to cancel")
+        if stay.leave_ended_at is None:
+            return stay.id  # still on that leave: a repeated cancel
+        stay.leave_ended_at = None
+    elif stay.on_leave:
+        return stay.id  # a repeated A21
+    else:
+        stay.leave_started_at = cmd.occurred_at
+        stay.leave_ended_at = None
+    s.flush()
+    uow.add_event(events.LeaveStarted(stay.id, patient.id, stay.ward.code))
+    return stay.id
+
+
+def end_leave(cmd: cmds.EndLeave, uow: UnitOfWork) -> int:
+    """A22 back from leave (the end time is kept), or A52 the leave cancelled (forgotten)."""
+    s = uow.session
+    patient = resolve_identity(s, cmd.patient).patient
+    stay = _active_stay(s, patient, cmd.visit, classes=("I", "E", "O"))
+    if stay is None:
+        raise NoSuchStay(f"no current stay to return from leave for patient {_who(cmd.patient)}")
+    if cmd.cancel:
+        if stay.leave_started_at is None:
+            return stay.id  # no leave to cancel: a repeat, or the A21 never reached us
+        stay.leave_started_at = None
+        stay.leave_ended_at = None
+    elif not stay.on_leave:
+        return stay.id  # already back (a repeat), or never recorded as away: nothing to change
+    else:
+        stay.leave_ended_at = max(cmd.occurred_at, stay.leave_started_at or cmd.occurred_at)
+    s.flush()
+    uow.add_event(events.LeaveEnded(stay.id, patient.id, stay.ward.code))
+    return stay.id
+
+
 def set_bed_status(cmd: cmds.SetBedStatus, uow: UnitOfWork) -> int:
     s = uow.session
     ward, bed = _location(s, cmds.VisitDetails("I", cmd.location))
@@ -384,6 +468,9 @@ COMMAND_HANDLERS = {
     cmds.CancelTransfer: cancel_transfer,
     cmds.CancelDischarge: cancel_discharge,
     cmds.SetBedStatus: set_bed_status,
+    cmds.SwapBeds: swap_beds,
+    cmds.StartLeave: start_leave,
+    cmds.EndLeave: end_leave,
     cmds.MergePatient: merge_patient,
 }
 

@@ -94,7 +94,8 @@ def build_ack(
         err = [
             "ERR",
             "",
-            error.location,
+            # ERR-2 is an ERL (segment^sequence^field) in the sender's component separator.
+            error.location.replace("^", comp),
             err_code,
             error.severity,
             "",

@@ -45,6 +45,22 @@ class MessageReader:
             return ""
         return self.message.unescape(str(value)) if value else ""
 
+    def groups(self, segment: str) -> list[MessageReader]:
+        """One reader per occurrence of ``segment``, for messages that repeat a group (A17's
+        two PID/PV1 pairs): the segments before the first occurrence (MSH, EVN) followed by
+        that occurrence and everything up to the next, so the usual field access applies."""
+        head: list[str] = []
+        found: list[list[str]] = []
+        for seg in self.message:
+            text = str(seg)
+            if str(seg[0]) == segment:
+                found.append([text])
+            elif found:
+                found[-1].append(text)
+            else:
+                head.append(text)
+        return [MessageReader("\r".join(head + group)) for group in found]
+
     def repetitions(self, segment: str, field: int) -> int:
         try:
             seg = self.message.segment(segment)

@@ -6,6 +6,7 @@ Used by the simulator and tests here; the outbound queue builds on it.
 from __future__ import annotations
 
 import socket
+import ssl
 from types import TracebackType
 
 from integration.mllp.framing import FrameDecoder, frame
@@ -16,8 +17,15 @@ class MllpError(ConnectionError):
 
 
 class MllpClient:
-    def __init__(self, host: str, port: int, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        timeout: float = 30.0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.host = host
+        self.tls = tls
         self.port = port
         self.timeout = timeout
         self._sock: socket.socket | None = None
@@ -26,8 +34,15 @@ class MllpClient:
 
     def connect(self) -> MllpClient:
         self.close()
-        self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls is not None:
+            try:
+                sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+            except BaseException:
+                sock.close()
+                raise
+        self._sock = sock
         self._decoder = FrameDecoder(max_message_bytes=16 * 1024 * 1024)
         self._pending = []
         return self

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import socket
 import socketserver
+import ssl
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,6 +32,13 @@ class _Handler(socketserver.BaseRequestHandler):
         sock: socket.socket = self.request
         sock.settimeout(owner.idle_timeout)
         peer = f"{self.client_address[0]}:{self.client_address[1]}"
+        if owner.tls is not None:
+            try:
+                sock = owner.tls.wrap_socket(sock, server_side=True)
+            except (ssl.SSLError, OSError) as exc:
+                # Plain MLLP to a TLS port, an untrusted client certificate...: close.
+                log.warning("MLLP TLS handshake with %s failed: %s", peer, exc)
+                return
         decoder = FrameDecoder(owner.max_message_bytes)
         owner._opened(sock)
         try:
@@ -69,8 +77,10 @@ class MllpServer:
         *,
         max_message_bytes: int = 1_048_576,
         idle_timeout: float = 300.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.receiver = receiver
+        self.tls = tls
         self.host = host
         self.requested_port = port
         self.max_message_bytes = max_message_bytes
@@ -104,7 +114,7 @@ class MllpServer:
             target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="mllp", daemon=True
         )
         self._thread.start()
-        log.info("MLLP listening on %s:%d", self.host, self.port)
+        log.info("MLLP listening on %s:%d%s", self.host, self.port, " (TLS)" if self.tls else "")
         return self
 
     def stop(self) -> None:

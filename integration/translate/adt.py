@@ -1,4 +1,4 @@
-"""ADT messages (admit, transfer, discharge and their cancellations) to commands.
+"""ADT messages (admit, transfer, discharge, bed swap, leave and their cancellations) to commands.
 
 Fields read: PID-3 identifiers (NHS number by type NH or authority NHS, or a 10-digit PID-2 from
 older senders), PID-5 name, PID-7 birth date, PID-8 sex, PID-11 address, PD1-3 GP practice,
@@ -167,6 +167,43 @@ def _merge(
     return cmds.MergePatient(at, patient, prior, source=source)
 
 
+def _swap(
+    at: datetime,
+    patient: cmds.PatientDetails,
+    msg: MessageReader,
+    tz: ZoneInfo,
+    source: str,
+    facility: str,
+) -> cmds.Command:
+    """A17 swap beds: two PID/PV1 groups, one per patient (PV1 required in each)."""
+    pairs = msg.groups("PID")
+    if len(pairs) != 2:
+        raise TranslationError(
+            f"A17 needs two PID/PV1 groups (one per patient); the message has {len(pairs)}",
+            "PID",
+            "100",
+        )
+    second = pairs[1]
+    try:
+        other = patient_details(second, facility)
+    except TranslationError as exc:
+        raise TranslationError(exc.message, exc.location.replace("^1^", "^2^"), exc.code) from None
+    if not pairs[0].has("PV1") or not second.has("PV1"):
+        raise TranslationError("A17 needs a PV1 segment after each PID", "PV1", "100")
+    return cmds.SwapBeds(
+        at, patient, visit_details(pairs[0], tz), other, visit_details(second, tz), source=source
+    )
+
+
+def _leave(command: type, **flags: bool) -> Builder:
+    def build(
+        at: datetime, patient: cmds.PatientDetails, msg: MessageReader, tz: ZoneInfo, source: str
+    ) -> cmds.Command:
+        return command(at, patient, _needs_visit(msg, tz), source=source, **flags)
+
+    return build
+
+
 BUILDERS: dict[str, Builder] = {
     "A01": _with_visit(cmds.AdmitPatient),
     "A02": _with_visit(cmds.TransferPatient),
@@ -176,6 +213,10 @@ BUILDERS: dict[str, Builder] = {
     "A11": _with_visit(cmds.CancelAdmission),
     "A12": _with_visit(cmds.CancelTransfer),
     "A13": _with_visit(cmds.CancelDischarge),
+    "A21": _leave(cmds.StartLeave),
+    "A22": _leave(cmds.EndLeave),
+    "A52": _leave(cmds.EndLeave, cancel=True),  # cancel leave of absence
+    "A53": _leave(cmds.StartLeave, resume=True),  # cancel "patient returns from leave"
     "A05": _person,  # pre-admission: we record the person; the stay starts with A01/A06
     "A06": _with_visit(cmds.AdmitPatient),  # outpatient/A&E attendance becomes an admission
     "A28": _person,
@@ -183,7 +224,7 @@ BUILDERS: dict[str, Builder] = {
     "A34": _merge,
     "A40": _merge,
 }
-TRIGGERS = (*BUILDERS, "A20")
+TRIGGERS = (*BUILDERS, "A17", "A20")
 
 
 def _bed_status(
@@ -207,8 +248,10 @@ def translate_adt(
 ) -> cmds.Command:
     if header.trigger_event == "A20":
         return _bed_status(msg, header, tz, received, source)
-    build = BUILDERS[header.trigger_event]
     if not msg.has("PID"):
         raise TranslationError("the message has no PID segment", "PID", "100")
     patient = patient_details(msg, header.sending_facility)
-    return build(event_time(msg, header, tz, received), patient, msg, tz, source)
+    at = event_time(msg, header, tz, received)
+    if header.trigger_event == "A17":
+        return _swap(at, patient, msg, tz, source, header.sending_facility)
+    return BUILDERS[header.trigger_event](at, patient, msg, tz, source)

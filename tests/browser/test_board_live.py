@@ -61,3 +61,23 @@ def test_index_lists_wards_with_links(signed_on_page, sqlite_live_server):
     page.goto(sqlite_live_server.url)
     page.click("text=Acute Medical Unit")
     page.wait_for_selector("#board[data-ward='AMU']")
+
+
+def test_leave_of_absence_shows_on_the_board_until_the_return(signed_on_page, sqlite_live_server):
+    page = signed_on_page
+    page.goto(f"{sqlite_live_server.url}/wards/AMU")
+    page.wait_for_selector("#board[data-connected='true']")
+    with MllpClient("127.0.0.1", sqlite_live_server.mllp.port) as mllp:
+        assert ack_code(mllp.send(adt("A01", family="AWAY", location="AMU^A^A2"))) == "AA"
+        page.wait_for_selector("[data-patient-key]", timeout=10_000)
+        assert ack_code(mllp.send(adt("A21", family="AWAY", location="AMU^A^A2"))) == "AA"
+        row = page.locator("tr.patient[data-on-leave='true']")
+        row.wait_for(timeout=10_000)
+        text = row.inner_text().upper()  # the pill is styled upper case
+        assert "ON LEAVE" in text and "AWAY" in text
+        tile = page.locator("[data-bed='A2']")
+        assert tile.get_attribute("data-status") == "O"  # the bed is still theirs
+        assert "ON LEAVE" in tile.inner_text().upper()
+        assert ack_code(mllp.send(adt("A22", family="AWAY", location="AMU^A^A2"))) == "AA"
+    page.wait_for_selector("tr.patient[data-on-leave='true']", state="detached", timeout=10_000)
+    assert "ON LEAVE" not in page.locator("[data-bed='A2']").inner_text().upper()

@@ -113,6 +113,8 @@ def build_snapshot(
             Clinician.prefix.label("doctor_prefix"),
             Clinician.given_names.label("doctor_given"),
             Clinician.family_name.label("doctor_family"),
+            Stay.leave_started_at,
+            Stay.leave_ended_at,
         )
         .join(Patient, Patient.id == Stay.patient_id)
         .outerjoin(Clinician, Clinician.id == Stay.clinician_id)
@@ -163,6 +165,12 @@ def build_snapshot(
                 "status": PATIENT_CLASS_STATUS.get(row.patient_class, "inpatient"),
                 "admitted_at": row.admitted_at.isoformat(),
                 "doctor": doctor,
+                # Leave of absence (A21..A22): still holds the bed, away from the ward.
+                "on_leave_since": (
+                    row.leave_started_at.isoformat()
+                    if row.leave_started_at is not None and row.leave_ended_at is None
+                    else None
+                ),
                 "alerts": [],
             }
         )

@@ -33,6 +33,11 @@ class Stay(Base):
     clinician_id: Mapped[int | None] = mapped_column(ForeignKey("clinician.id"))
     admitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     discharged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Leave of absence (A21 out, A22 back): the patient keeps the bed. On leave while
+    # leave_started_at is set and leave_ended_at is not; A22 sets the end (kept, so an A53
+    # "cancel the return" can put the patient back on the same leave), A52 clears both.
+    leave_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    leave_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -43,6 +48,10 @@ class Stay(Base):
     occupancies: Mapped[list[BedOccupancy]] = relationship(
         back_populates="stay", order_by="BedOccupancy.started_at"
     )
+
+    @property
+    def on_leave(self) -> bool:
+        return self.leave_started_at is not None and self.leave_ended_at is None
 
     @property
     def status(self) -> str:

@@ -296,6 +296,13 @@
         tag.appendChild(document.createTextNode(known ? BED_STATE_SHORT[status] : stateText));
         top.appendChild(tag);
       }
+      if (patient && patient.on_leave_since) {
+        // On leave of absence: the bed is theirs, the patient is not on the ward (text, not
+        // only colour).
+        tile.classList.add('bed--on-leave');
+        tile.dataset.onLeave = 'true';
+        top.appendChild(h('span', 'pill pill--leave', 'On leave'));
+      }
       const name = patient ? patient.display_name || '(no name)' : 'Occupied';
       tile.appendChild(h('span', 'bed-patient' + (patient ? '' : ' bed-patient--unknown'), name));
       const worst = patient ? sortedAlerts(patient.alerts)[0] : null;
@@ -400,6 +407,14 @@
     } else {
       td.appendChild(h('span', 'pill pill--nobed', cfg.kind === 'ae' ? 'No cubicle' : 'No bed'));
     }
+    if (p.on_leave_since) {
+      const since = parseTime(p.on_leave_since);
+      const pill = h('span', 'pill pill--leave', 'On leave');
+      if (since !== null) {
+        pill.setAttribute('title', 'On leave since ' + formatWhen(since));
+      }
+      td.appendChild(pill);
+    }
     return td;
   }
 
@@ -471,6 +486,10 @@
       row.dataset.patientKey = p.key || '';
       row.dataset.patientStatus = p.status || '';
       row.dataset.patientBed = p.bed || '';
+      if (p.on_leave_since) {
+        row.dataset.onLeave = 'true';
+        row.classList.add('patient--on-leave');
+      }
       if (p.status === 'outpatient') {
         row.classList.add('patient--visiting');
         visiting += 1;
