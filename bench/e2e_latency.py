@@ -1,10 +1,12 @@
 """Send-to-board latency: N Socket.IO boards connected, M ADT messages per second over MLLP.
 
-The system runs as it does in production (`python run.py serve`, its own process, SQLite);
-the boards are python-socketio clients in worker processes, joined to the wards; a sender
-admits patients over MLLP at a fixed rate. For each admission we time from the moment its
-bytes are sent to the moment each board of that ward receives the board event showing the
-new patient. Discharges keep the wards from filling up.
+The system runs as it does in production (`python run.py serve`, its own process, SQLite; or
+split processes on PostgreSQL + Redis with ``--split``); the boards are python-socketio
+clients in worker processes, joined to the wards; a sender admits patients over MLLP at a
+fixed rate. For each admission we time from the moment its bytes are sent to the moment each
+board of that ward receives the board event showing the new patient. Discharges keep the
+wards from filling up. Starting the system and the boards is shared with
+bench/hospital_day.py (bench/live_system.py).
 
 Baseline, in the same run: a bare Flask-SocketIO server (same server stack, no HL7, no
 database) that relays a marker to a ward's room; the same boards time it the same way.
@@ -15,153 +17,28 @@ database) that relays a marker to a ward's room; the same boards time it the sam
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-LAYOUT = ROOT / "config/layouts/demo_hospital.toml"
+from bench.live_system import (  # noqa: E402
+    DEMO_LAYOUT,
+    Boards,
+    LiveSystem,
+    marker_latencies,
+    paced,
+    percentile,
+    run_baseline,
+    staff_token,
+    summary,
+)
+
 WARDS = ["AMU", "W4", "W6", "W10", "W12"]
-NAMESPACE = "/board"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))
-    return ordered[k]
-
-
-def summary(name: str, ms: list[float]) -> str:
-    if not ms:
-        return f"{name:<24} no samples"
-    return (
-        f"{name:<24} n={len(ms):<6} p50={percentile(ms, 50):7.1f} ms  "
-        f"p95={percentile(ms, 95):7.1f} ms  p99={percentile(ms, 99):7.1f} ms  "
-        f"max={max(ms):7.1f} ms  mean={statistics.fmean(ms):6.1f} ms"
-    )
-
-
-# --- the baseline server: Socket.IO alone -------------------------------------------------
-
-
-def serve_baseline(port: int) -> None:
-    from flask import Flask
-    from flask_socketio import SocketIO, emit, join_room
-
-    app = Flask(__name__)
-    sio = SocketIO(app, async_mode="threading")
-
-    @sio.on("join", namespace=NAMESPACE)
-    def join(data: dict) -> None:
-        join_room(f"ward:{data['ward']}")
-        emit("board", {"snapshot": {"patients": []}})
-
-    @sio.on("relay", namespace=NAMESPACE)
-    def relay(data: dict) -> None:
-        sio.emit("board", data["payload"], to=f"ward:{data['ward']}", namespace=NAMESPACE)
-
-    sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, log_output=False)
-
-
-def wait_http(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server at {url} did not come up")
-
-
-# --- the boards: worker processes of python-socketio clients -----------------------------
-
-
-def board_worker(url: str, wards: list[str], auth, ready, stop, results) -> None:  # type: ignore[no-untyped-def]
-    import socketio
-
-    seen: list[tuple[str, int, float]] = []  # (marker, board, monotonic time)
-    clients = []
-    for i, ward in enumerate(wards):
-        first: dict[str, float] = {}
-
-        def on_board(data: dict, board: int = i, first: dict = first) -> None:
-            now = time.monotonic()
-            for p in data.get("snapshot", {}).get("patients", []):
-                name = p.get("display_name", "")
-                if name.startswith("BENCH") or name.startswith("PING"):
-                    marker = name.split(",")[0]
-                    if marker not in first:
-                        first[marker] = now
-                        seen.append((marker, board, now))
-
-        c = socketio.Client(reconnection=False)
-        c.on("board", on_board, namespace=NAMESPACE)
-        c.connect(url, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=30, auth=auth)
-        c.emit("join", {"ward": ward}, namespace=NAMESPACE)
-        clients.append(c)
-    ready.put(len(clients))
-    stop.wait()
-    for c in clients:
-        c.disconnect()
-    results.put(seen)
-
-
-class Boards:
-    """``n`` boards spread over the wards and, round-robin by client process, over ``urls``."""
-
-    def __init__(
-        self, urls: str | list[str], n: int, processes: int, auth: dict | None = None
-    ) -> None:
-        ctx = mp.get_context("spawn")
-        self.ready, self.results, self.stop = ctx.Queue(), ctx.Queue(), ctx.Event()
-        urls = [urls] if isinstance(urls, str) else urls
-        processes = max(processes, len(urls))
-        wards = [WARDS[i % len(WARDS)] for i in range(n)]
-        self.per_ward = {w: wards.count(w) for w in WARDS}
-        chunks = [wards[i::processes] for i in range(processes)]
-        self.procs = [
-            ctx.Process(
-                target=board_worker,
-                args=(urls[k % len(urls)], chunk, auth, self.ready, self.stop, self.results),
-            )
-            for k, chunk in enumerate(chunks)
-            if chunk
-        ]
-        for p in self.procs:
-            p.start()
-        connected = 0
-        for _ in self.procs:
-            connected += self.ready.get(timeout=120)
-            print(f"  boards connected: {connected}/{n}", file=sys.stderr, flush=True)
-
-    def collect(self) -> dict[str, list[float]]:
-        self.stop.set()
-        by_marker: dict[str, list[float]] = {}
-        for _ in self.procs:
-            for marker, _board, t in self.results.get(timeout=120):
-                by_marker.setdefault(marker, []).append(t)
-        for p in self.procs:
-            p.join(timeout=30)
-        return by_marker
-
-
-# --- the senders -------------------------------------------------------------------------
 
 
 def admission(i: int, ward: str, bed: str) -> bytes:
@@ -182,140 +59,8 @@ def discharge(i: int, ward: str, bed: str) -> bytes:
     )
 
 
-def paced(total: int, rate: float, label: str, send) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    sent: dict[str, float] = {}
-    started = time.monotonic()
-    for i in range(total):
-        marker, t0 = send(i)
-        sent[marker] = t0
-        time.sleep(max(0.0, started + (i + 1) / rate - time.monotonic()))
-        if (i + 1) % max(1, int(rate * 5)) == 0:
-            print(f"  {label}: sent {i + 1}/{total}", file=sys.stderr, flush=True)
-    return sent
-
-
-def latencies(
-    sent: dict[str, float],
-    seen: dict[str, list[float]],
-    per_ward: dict[str, int],
-    ward_of: dict[str, str],
-) -> tuple[list[float], int]:
-    ms, missing = [], 0
-    for marker, t0 in sent.items():
-        times = seen.get(marker, [])
-        ms += [(t - t0) * 1000 for t in times]
-        missing += per_ward[ward_of[marker]] - len(times)
-    return ms, missing
-
-
-def run_baseline(n: int, rate: float, seconds: float, processes: int) -> tuple[list[float], int]:
-    import socketio
-
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve-baseline", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/socket.io/?EIO=4&transport=polling")
-        boards = Boards(url, n, processes)
-        sender = socketio.Client()
-        sender.connect(url, namespaces=[NAMESPACE], transports=["websocket"])
-        time.sleep(1)
-        ward_of: dict[str, str] = {}
-
-        def send(i: int) -> tuple[str, float]:
-            ward = WARDS[i % len(WARDS)]
-            marker = f"PING{i:06d}"
-            ward_of[marker] = ward
-            payload = {"snapshot": {"patients": [{"display_name": f"{marker}, x"}]}}
-            t0 = time.monotonic()
-            sender.emit("relay", {"ward": ward, "payload": payload}, namespace=NAMESPACE)
-            return marker, t0
-
-        sent = paced(int(rate * seconds), rate, "baseline", send)
-        time.sleep(2)
-        sender.disconnect()
-        return latencies(sent, boards.collect(), boards.per_ward, ward_of)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def staff_token(instance: str, database_url: str = "") -> str:
-    """Boards must be signed on: one member of staff, signed on, for every board client."""
-    from config.bootstrap import bootstrap
-    from config.db import utcnow
-    from config.settings import Settings
-    from whiteboard.auth import accounts
-
-    settings = Settings(
-        instance_path=Path(instance), database_url=database_url, board_push_enabled=False
-    )
-    services = bootstrap(settings)
-    try:
-        with services.uow_factory() as uow:
-            user = accounts.add_user(uow.session, "bench", "nurse", card_number="1", pin="1234")
-            _signon, token = accounts.open_signon(uow.session, user, "card", "bench", utcnow())
-            uow.commit()
-    finally:
-        services.stop()
-    return token
-
-
-def start_system(tmp: str, split: int, database_url: str, redis_url: str):  # type: ignore[no-untyped-def]
-    """Start ``run.py serve`` (split=0) or ``mllp`` + ``split`` ``web`` processes.
-
-    Returns (board URLs, MLLP port, processes). Split processes share the database and Redis,
-    as a larger site runs them (docs/OPERATIONS.md).
-    """
-    mllp_port = free_port()
-    env = {
-        **os.environ,
-        "WARDBOARD_INSTANCE_PATH": tmp,
-        "WARDBOARD_MLLP_PORT": str(mllp_port),
-        "WARDBOARD_LAYOUT_FILE": str(LAYOUT),
-        "WARDBOARD_SCHEDULER_ENABLED": "false",
-        "WARDBOARD_LOG_LEVEL": "WARNING",
-        "WARDBOARD_SECRET_KEY": "bench-secret",
-        "WARDBOARD_DATABASE_URL": database_url,
-    }
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    run = [sys.executable, str(ROOT / "run.py")]
-    if not split:
-        port = free_port()
-        proc = subprocess.Popen(
-            [*run, "serve"], env={**env, "WARDBOARD_HTTP_PORT": str(port)}, **quiet
-        )
-        urls, procs = [f"http://127.0.0.1:{port}"], [proc]
-    else:
-        env["WARDBOARD_REDIS_URL"] = redis_url
-        env["WARDBOARD_REDIS_CHANNEL"] = f"bench-{os.getpid()}"
-        subprocess.run([*run, "db", "upgrade"], env=env, check=True, **quiet)
-        procs = [subprocess.Popen([*run, "mllp"], env=env, **quiet)]
-        urls = []
-        for _ in range(split):
-            port = free_port()
-            procs.append(subprocess.Popen([*run, "web", "--port", str(port)], env=env, **quiet))
-            urls.append(f"http://127.0.0.1:{port}")
-    for url in urls:
-        wait_http(f"{url}/healthz")
-    wait_mllp(mllp_port)
-    return urls, mllp_port, procs
-
-
-def wait_mllp(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=2).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"MLLP listener on {port} did not come up") from None
-            time.sleep(0.2)
+def board_wards(n: int) -> list[str]:
+    return [WARDS[i % len(WARDS)] for i in range(n)]
 
 
 def run_system(
@@ -332,16 +77,17 @@ def run_system(
 
     with tempfile.TemporaryDirectory() as tmp:
         database_url = database_url or f"sqlite:///{tmp}/wardboard.sqlite"
-        urls, mllp_port, procs = start_system(tmp, split, database_url, redis_url)
+        system = LiveSystem(tmp, split, database_url, redis_url).start()
         try:
-            boards = Boards(urls, n, processes, {"signon": staff_token(tmp, database_url)})
+            auth = {"signon": staff_token(tmp, database_url)}
+            boards = Boards(system.urls, board_wards(n), processes, auth)
             time.sleep(1)
-            layout = load_layout(LAYOUT)
+            layout = load_layout(DEMO_LAYOUT)
             free = {w.code: [b for bay in w.bays for b in bay.beds] for w in layout.wards}
             occupied: list[tuple[int, str, str]] = []
             ward_of: dict[str, str] = {}
             ack_ms: list[float] = []
-            client = MllpClient("127.0.0.1", mllp_port).connect()
+            client = MllpClient("127.0.0.1", system.mllp_port).connect()
 
             def send(i: int) -> tuple[str, float]:
                 ward = WARDS[i % len(WARDS)]
@@ -362,13 +108,12 @@ def run_system(
             sent = paced(int(rate * seconds), rate, "system", send)
             time.sleep(2)
             client.close()
-            e2e, missing = latencies(sent, boards.collect(), boards.per_ward, ward_of)
+            boards.collect()
+            events = boards.snapshot_events()
+            e2e, missing = marker_latencies(sent, events, boards.per_ward, ward_of)
             return e2e, ack_ms, missing
         finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                proc.wait(timeout=20)
+            system.stop()
 
 
 def main() -> None:
@@ -382,13 +127,11 @@ def main() -> None:
     )
     parser.add_argument("--database-url", default="", help="default: SQLite in a temp folder")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--serve-baseline", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_baseline:
-        serve_baseline(args.serve_baseline)
-        return
     print(f"baseline: bare Socket.IO relay, {args.boards} boards, {args.rate}/s", file=sys.stderr)
-    base, base_missing = run_baseline(args.boards, args.rate, min(args.seconds, 15), args.processes)
+    base, base_missing = run_baseline(
+        board_wards(args.boards), args.rate, min(args.seconds, 15), args.processes
+    )
     shape = f"{args.split} web + 1 mllp processes" if args.split else "run.py serve"
     db = args.database_url.split(":")[0] if args.database_url else "sqlite"
     print(f"system: {shape} on {db}, {args.boards} boards, {args.rate}/s", file=sys.stderr)

@@ -84,10 +84,9 @@ class HospitalModel:
 
     def step(self) -> Outgoing | None:
         """One next event, chosen with weights that keep the hospital roughly in balance."""
-        now = self.clock()
-        ready = [bed for bed, at in self.cleaning.items() if at <= now]
-        if ready:
-            return self._cleaned(ready[0])
+        cleaned = self.bed_cleaned()
+        if cleaned is not None:
+            return cleaned
         choices: list[tuple[float, Callable[[], Outgoing | None]]] = [
             (3.0, self._random_arrival),
             (2.0, self._admit_from_ae),
@@ -109,6 +108,28 @@ class HospitalModel:
                         return out
                     break
         return None
+
+    def act(self, kind: str) -> Outgoing | None:
+        """One event of a named kind (one of ``ACTIONS``), or None when the hospital's state
+        does not allow it now (no free bed, nobody waiting): for a driver that schedules its
+        own mix of events, as bench/hospital_day.py does."""
+        actions: dict[str, Callable[[], Outgoing | None]] = {
+            "arrival": self._random_arrival,
+            "admit_from_ae": self._admit_from_ae,
+            "discharge_from_ae": self._discharge_from_ae,
+            "discharge_inpatient": self._discharge_inpatient,
+            "transfer": self._transfer,
+            "direct_admission": self._direct_admission,
+            "update_details": self._update_details,
+            "cancel_admission": self._cancel_admission,
+        }
+        return actions[kind]()
+
+    def bed_cleaned(self) -> Outgoing | None:
+        """The first bed whose cleaning is done, as an A20 making it available; else None."""
+        now = self.clock()
+        ready = [bed for bed, at in self.cleaning.items() if at <= now]
+        return self._cleaned(ready[0]) if ready else None
 
     # --- the actions -----------------------------------------------------------------
 

@@ -1,0 +1,515 @@
+"""The running system and its boards, shared by the benchmarks that drive it end to end.
+
+``LiveSystem`` starts Wardboard as a site runs it (``run.py serve``, or one ``run.py mllp`` and
+N ``run.py web`` processes sharing PostgreSQL and Redis); ``Boards`` connects python-socketio
+board clients in worker processes, each board handing what it sees to a *watcher* class that
+turns pushed snapshots into timestamped events. ``run_baseline`` measures the same boards
+against a bare Flask-SocketIO relay, the floor every send-to-board figure is compared with.
+
+Times are ``time.monotonic()``, which on Linux is one clock for every process on the machine,
+so a send time taken here and a receive time taken in a board process can be subtracted.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DEMO_LAYOUT = ROOT / "config/layouts/demo_hospital.toml"
+NAMESPACE = "/board"
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def summary(name: str, ms: list[float], width: int = 24) -> str:
+    if not ms:
+        return f"{name:<{width}} no samples"
+    return (
+        f"{name:<{width}} n={len(ms):<6} p50={percentile(ms, 50):7.1f} ms  "
+        f"p95={percentile(ms, 95):7.1f} ms  p99={percentile(ms, 99):7.1f} ms  "
+        f"max={max(ms):7.1f} ms  mean={statistics.fmean(ms):6.1f} ms"
+    )
+
+
+def wait_http(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server at {url} did not come up")
+
+
+def wait_mllp(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"MLLP listener on {port} did not come up") from None
+            time.sleep(0.2)
+
+
+# --- a database of its own ---------------------------------------------------------------
+
+
+@contextmanager
+def temporary_postgres(admin_url: str = POSTGRES_ADMIN_URL, keep: bool = False) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one run, dropped afterwards unless ``keep``."""
+    from sqlalchemy import create_engine, make_url, text
+
+    admin = create_engine(make_url(admin_url), isolation_level="AUTOCOMMIT")
+    name = f"wardboard_bench_{os.getpid()}_{int(time.time())}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+# --- the system --------------------------------------------------------------------------
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's high-water resident set (VmHWM), in MB; 0 once it has gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def children_of(pid: int) -> list[int]:
+    """Every descendant of ``pid`` (gunicorn's workers under a ``run.py web`` master)."""
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                kids = [int(k) for k in task.read_text().split()]
+            except OSError:
+                continue
+            found += kids
+            frontier += kids
+    return found
+
+
+class LiveSystem:
+    """``run.py serve`` (split=0) or one ``run.py mllp`` and ``split`` ``run.py web``.
+
+    Split processes share the database and a Redis channel, as a larger site runs them
+    (docs/OPERATIONS.md). Each process logs to a file in ``instance``; ``extra_env`` adds
+    settings (a destinations file, thread counts).
+    """
+
+    def __init__(
+        self,
+        instance: str | Path,
+        split: int,
+        database_url: str,
+        redis_url: str = "",
+        layout: Path = DEMO_LAYOUT,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.instance = Path(instance)
+        self.database_url = database_url
+        self.mllp_port = free_port()
+        self.env = {
+            **os.environ,
+            "WARDBOARD_INSTANCE_PATH": str(self.instance),
+            "WARDBOARD_MLLP_PORT": str(self.mllp_port),
+            "WARDBOARD_LAYOUT_FILE": str(layout),
+            "WARDBOARD_SCHEDULER_ENABLED": "false",
+            "WARDBOARD_LOG_LEVEL": "WARNING",
+            "WARDBOARD_SECRET_KEY": "bench-secret",
+            "WARDBOARD_COOKIE_SECURE": "false",
+            "WARDBOARD_DATABASE_URL": database_url,
+            **(extra_env or {}),
+        }
+        self.split = split
+        self.redis_url = redis_url
+        self.urls: list[str] = []
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._logs: list[Any] = []
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        log = (self.instance / f"{name}.log").open("wb")
+        self._logs.append(log)
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, str(ROOT / "run.py"), *args],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def start(self) -> LiveSystem:
+        run = [sys.executable, str(ROOT / "run.py")]
+        if not self.split:
+            port = free_port()
+            self._spawn("serve", ["serve"], {**self.env, "WARDBOARD_HTTP_PORT": str(port)})
+            self.urls = [f"http://127.0.0.1:{port}"]
+        else:
+            self.env["WARDBOARD_REDIS_URL"] = self.redis_url
+            self.env["WARDBOARD_REDIS_CHANNEL"] = f"bench-{os.getpid()}"
+            subprocess.run(
+                [*run, "db", "upgrade"], env=self.env, check=True, capture_output=True, cwd=ROOT
+            )
+            self._spawn("mllp", ["mllp"], self.env)
+            for i in range(self.split):
+                port = free_port()
+                self._spawn(f"web{i + 1}", ["web", "--port", str(port)], self.env)
+                self.urls.append(f"http://127.0.0.1:{port}")
+        try:
+            for url in self.urls:
+                wait_http(f"{url}/healthz")
+            wait_mllp(self.mllp_port)
+        except SystemExit:
+            self.stop()
+            for name in self.procs:
+                print(f"--- {name} log ---\n{self.log(name)}", file=sys.stderr)
+            raise
+        return self
+
+    def log(self, name: str) -> str:
+        path = self.instance / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def peak_memory_mb(self) -> dict[str, float]:
+        """Peak RSS of each process, its descendants (gunicorn workers) included."""
+        out: dict[str, float] = {}
+        for name, proc in self.procs.items():
+            pids = [proc.pid, *children_of(proc.pid)]
+            out[name] = sum(peak_rss_mb(pid) for pid in pids)
+        return out
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for log in self._logs:
+            log.close()
+        self._logs = []
+
+
+def make_staff(
+    instance: str | Path, database_url: str, people: list[tuple[str, str, str, str]]
+) -> None:
+    """Add staff (username, role, card, PIN) through the product's own account code."""
+    from config.bootstrap import bootstrap
+    from config.settings import Settings
+    from whiteboard.auth import accounts
+
+    settings = Settings(
+        instance_path=Path(instance), database_url=database_url, board_push_enabled=False
+    )
+    services = bootstrap(settings)
+    try:
+        with services.uow_factory() as uow:
+            for username, role, card, pin in people:
+                accounts.add_user(uow.session, username, role, card_number=card, pin=pin)
+            uow.commit()
+    finally:
+        services.stop()
+
+
+def staff_token(instance: str | Path, database_url: str = "") -> str:
+    """Boards must be signed on: one member of staff, signed on, for every board client."""
+    from config.bootstrap import bootstrap
+    from config.db import utcnow
+    from config.settings import Settings
+    from whiteboard.auth import accounts
+
+    settings = Settings(
+        instance_path=Path(instance), database_url=database_url, board_push_enabled=False
+    )
+    services = bootstrap(settings)
+    try:
+        with services.uow_factory() as uow:
+            user = accounts.add_user(uow.session, "bench", "nurse", card_number="1", pin="1234")
+            _signon, token = accounts.open_signon(uow.session, user, "card", "bench", utcnow())
+            uow.commit()
+    finally:
+        services.stop()
+    return token
+
+
+# --- the boards: worker processes of python-socketio clients -----------------------------
+
+
+class MarkerWatcher:
+    """Records the first time each BENCH…/PING… marker patient appears on this board."""
+
+    def __init__(self, board: int, ward: str) -> None:
+        self.board, self.ward = board, ward
+        self.first: set[str] = set()
+
+    def on_board(self, data: dict, now: float) -> list[tuple]:
+        events = []
+        for p in data.get("snapshot", {}).get("patients", []):
+            name = p.get("display_name", "")
+            if name.startswith("BENCH") or name.startswith("PING"):
+                marker = name.split(",")[0]
+                if marker not in self.first:
+                    self.first.add(marker)
+                    events.append((marker, self.board, now))
+        return events
+
+    def final(self) -> Any:
+        return None
+
+
+def board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # type: ignore[no-untyped-def]
+    """Connect ``boards`` [(index, ward)] to ``url``; stream the watchers' events to ``out``."""
+    import socketio
+
+    pending: deque[tuple] = deque()
+    watchers = []
+    clients = []
+    for index, ward in boards:
+        watcher = watcher_cls(index, ward)
+        watchers.append(watcher)
+
+        def on_board(data: dict, watcher: Any = watcher) -> None:
+            pending.extend(watcher.on_board(data, time.monotonic()))
+
+        c = socketio.Client(reconnection=False)
+        c.on("board", on_board, namespace=NAMESPACE)
+        c.connect(url, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=30, auth=auth)
+        c.emit("join", {"ward": ward}, namespace=NAMESPACE)
+        clients.append(c)
+    ready.put(len(clients))
+
+    def flush() -> None:
+        batch = []
+        while pending:
+            batch.append(pending.popleft())
+        if batch:
+            out.put(("events", batch))
+
+    while not stop.wait(0.5):
+        flush()
+    for c in clients:
+        c.disconnect()
+    flush()
+    out.put(("final", [(w.board, w.ward, w.final()) for w in watchers]))
+    out.put(("done", None))
+
+
+class Boards:
+    """Board clients for ``wards`` (one board per entry), spread round-robin over ``urls``.
+
+    Events arrive while the run goes on (``events``, in arrival order); ``collect`` stops the
+    boards and returns every board's ``final()`` keyed by board index.
+    """
+
+    def __init__(
+        self,
+        urls: str | list[str],
+        wards: list[str],
+        processes: int,
+        auth: dict | None = None,
+        watcher: type = MarkerWatcher,
+    ) -> None:
+        ctx = mp.get_context("spawn")
+        self.ready, self.out, self.stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+        urls = [urls] if isinstance(urls, str) else urls
+        processes = max(1, min(max(processes, len(urls)), len(wards)))
+        self.wards = wards
+        self.per_ward = {w: wards.count(w) for w in dict.fromkeys(wards)}
+        boards = list(enumerate(wards))
+        chunks = [boards[i::processes] for i in range(processes)]
+        self.procs = [
+            ctx.Process(
+                target=board_worker,
+                args=(
+                    urls[k % len(urls)], chunk, watcher, auth, self.ready, self.stop, self.out
+                ),
+                daemon=True,
+            )
+            for k, chunk in enumerate(chunks)
+            if chunk
+        ]  # fmt: skip
+        self.events: list[tuple] = []
+        self.finals: dict[int, tuple[str, Any]] = {}
+        self._done = 0
+        self._lock = threading.Lock()
+        for p in self.procs:
+            p.start()
+        connected = 0
+        for _ in self.procs:
+            connected += self.ready.get(timeout=180)
+            print(f"  boards connected: {connected}/{len(wards)}", file=sys.stderr, flush=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while self._done < len(self.procs):
+            try:
+                kind, payload = self.out.get(timeout=1)
+            except queue.Empty:
+                if not any(p.is_alive() for p in self.procs):
+                    return
+                continue
+            with self._lock:
+                if kind == "events":
+                    self.events.extend(payload)
+                elif kind == "final":
+                    for board, ward, final in payload:
+                        self.finals[board] = (ward, final)
+                else:
+                    self._done += 1
+
+    def snapshot_events(self) -> list[tuple]:
+        with self._lock:
+            return list(self.events)
+
+    def collect(self) -> dict[int, tuple[str, Any]]:
+        self.stop.set()
+        self._reader.join(timeout=120)
+        for p in self.procs:
+            p.join(timeout=30)
+        return self.finals
+
+
+# --- the baseline: Socket.IO alone --------------------------------------------------------
+
+
+def serve_baseline(port: int) -> None:
+    from flask import Flask
+    from flask_socketio import SocketIO, emit, join_room
+
+    app = Flask(__name__)
+    sio = SocketIO(app, async_mode="threading")
+
+    @sio.on("join", namespace=NAMESPACE)
+    def join(data: dict) -> None:
+        join_room(f"ward:{data['ward']}")
+        emit("board", {"snapshot": {"patients": []}})
+
+    @sio.on("relay", namespace=NAMESPACE)
+    def relay(data: dict) -> None:
+        sio.emit("board", data["payload"], to=f"ward:{data['ward']}", namespace=NAMESPACE)
+
+    sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, log_output=False)
+
+
+def paced(total: int, rate: float, label: str, send: Callable[[int], tuple[str, float]]) -> dict:
+    sent: dict[str, float] = {}
+    started = time.monotonic()
+    for i in range(total):
+        marker, t0 = send(i)
+        sent[marker] = t0
+        time.sleep(max(0.0, started + (i + 1) / rate - time.monotonic()))
+        if (i + 1) % max(1, int(rate * 5)) == 0:
+            print(f"  {label}: sent {i + 1}/{total}", file=sys.stderr, flush=True)
+    return sent
+
+
+def marker_latencies(
+    sent: dict[str, float],
+    events: list[tuple],
+    per_ward: dict[str, int],
+    ward_of: dict[str, str],
+) -> tuple[list[float], int]:
+    """Send-to-board ms for every (marker, board) seen, and how many were never seen."""
+    seen: dict[str, list[float]] = {}
+    for marker, _board, t in events:
+        seen.setdefault(marker, []).append(t)
+    ms, missing = [], 0
+    for marker, t0 in sent.items():
+        times = seen.get(marker, [])
+        ms += [(t - t0) * 1000 for t in times]
+        missing += per_ward[ward_of[marker]] - len(times)
+    return ms, missing
+
+
+def run_baseline(
+    wards: list[str], rate: float, seconds: float, processes: int
+) -> tuple[list[float], int]:
+    """A bare Flask-SocketIO relay: a sender emits a marker to a ward's room; the boards of
+    that ward time it as they time the real system's board events."""
+    import socketio
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve-baseline", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/socket.io/?EIO=4&transport=polling")
+        boards = Boards(url, wards, processes)
+        sender = socketio.Client()
+        sender.connect(url, namespaces=[NAMESPACE], transports=["websocket"])
+        time.sleep(1)
+        targets = list(boards.per_ward)
+        ward_of: dict[str, str] = {}
+
+        def send(i: int) -> tuple[str, float]:
+            ward = targets[i % len(targets)]
+            marker = f"PING{i:06d}"
+            ward_of[marker] = ward
+            payload = {"snapshot": {"patients": [{"display_name": f"{marker}, x"}]}}
+            t0 = time.monotonic()
+            sender.emit("relay", {"ward": ward, "payload": payload}, namespace=NAMESPACE)
+            return marker, t0
+
+        sent = paced(int(rate * seconds), rate, "baseline", send)
+        time.sleep(2)
+        sender.disconnect()
+        boards.collect()
+        return marker_latencies(sent, boards.snapshot_events(), boards.per_ward, ward_of)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--serve-baseline"]:
+    serve_baseline(int(sys.argv[2]))
