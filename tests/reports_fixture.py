@@ -7,13 +7,21 @@ tests is worked out by hand in the comments here.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mpi.models import Patient
-from whiteboard.models import Bed, BedOccupancy, Clinician, Stay, VteAssessment, Ward
+from whiteboard.models import (
+    Bed,
+    BedOccupancy,
+    Clinician,
+    Stay,
+    StayPlan,
+    VteAssessment,
+    Ward,
+)
 
 SENT_ON = date(2026, 10, 26)  # the Monday 07:00 email is about Sunday 25 October (25 h)
 NOW = datetime(2026, 10, 26, 12, 0, tzinfo=UTC)  # "now" for the managers' reports
@@ -106,6 +114,16 @@ def build_hospital(session: Session, *, with_vte_table: bool) -> dict[str, int]:
                 started_at=z("2026-10-25T10:00"),
                 ended_at=z("2026-10-25T16:00"),
             ),
+        ]
+    )
+    # --- estimated discharge dates: "today" for the email is Monday 26 October ----------------
+    session.add_all(
+        [
+            StayPlan(stay_id=ids["P6"], edd=SENT_ON, edd_time=time(11, 0)),  # listed, 11:00
+            StayPlan(stay_id=ids["P1"], edd=SENT_ON),  # listed last: no time given
+            StayPlan(stay_id=ids["P2"], edd=date(2026, 10, 27)),  # tomorrow: not listed
+            StayPlan(stay_id=ids["P7"], edd=SENT_ON, edd_time=time(9, 30)),  # Brown's
+            StayPlan(stay_id=ids["TWICE"], edd=SENT_ON),  # already discharged: not listed
         ]
     )
     session.flush()
