@@ -20,7 +20,9 @@ def hospital_client(client_as, services):
     return client_as("manager")
 
 
-@pytest.mark.parametrize("key", ["ae", "vte", "length-of-stay", "discharges", "occupancy"])
+@pytest.mark.parametrize(
+    "key", ["ae", "vte", "observations", "length-of-stay", "discharges", "occupancy"]
+)
 def test_every_report_page_chart_and_csv(hospital_client, key):
     page = hospital_client.get(f"/reports/{key}?{PERIOD}")
     assert page.status_code == 200
@@ -57,6 +59,22 @@ def test_ae_csv_has_the_hand_computed_figures(hospital_client):
         ["(no doctor recorded)", "1"],
         ["Dr A Okafor", "1"],
         ["Dr B Brown", "1"],
+    ]
+
+
+def test_observations_csv_by_ward_and_week(hospital_client):
+    body = hospital_client.get(f"/reports/observations.csv?{PERIOD}&table=by_ward_week")
+    rows = list(csv.reader(io.StringIO(body.get_data(as_text=True))))
+    assert rows[0] == [
+        "ward", "week", "sets due", "on time", "late", "not taken", "% on time", "continuous"
+    ]  # fmt: skip
+    # Hand-computed in tests/reports_fixture.py (add_observations). The page's "now" is the
+    # real clock, long after the fixture's NOW, so P7's p2 (due 12:00Z on the 26th) is now
+    # "not taken" rather than "not yet due".
+    assert rows[1:] == [
+        ["AMU", "w/c 2026-10-19", "9", "5", "2", "2", "55.6", "1"],
+        ["AMU", "w/c 2026-10-26", "1", "0", "0", "1", "0.0", "0"],
+        ["W4", "w/c 2026-10-26", "2", "1", "0", "1", "50.0", "0"],
     ]
 
 

@@ -186,3 +186,32 @@ def test_vte_within_14_hours_report(services):
     t = later.total
     assert (t.counted, t.met, t.not_met, t.not_yet_due) == (5, 1, 4, 0)
     assert later.standard_percent == 95.0
+
+
+def test_observations_on_time_across_the_night_the_clocks_go_back(hospital):
+    """Hand-computed in tests/reports_fixture.py (add_observations)."""
+    from whiteboard.reports.observations_on_time import observations_on_time
+
+    rules = hospital.settings.clinical
+    with hospital.read_session() as s:
+        report = observations_on_time(s, Period(D24, D26), TZ, rules, NOW)
+        one_day = observations_on_time(s, Period(D25, D25), TZ, rules, NOW)
+
+    def figures(c):
+        return (c.due, c.on_time, c.late, c.not_taken, c.continuous, c.not_yet_due)
+
+    # The 25th (25 hours): a, c, e, t2 on time; b (due 04:00 GMT) and t1 late; t3 and c1 not
+    # taken; d continuous. All on AMU.
+    assert figures(one_day.total) == (8, 4, 2, 2, 1, 0)
+    assert one_day.total.percent == 50.0
+    assert one_day.wards == ["AMU"]
+    # Over the 24th-26th: z on the 24th; f (AMU) and p1 (W4) on the 26th; p2 not yet due.
+    assert figures(report.total) == (11, 6, 2, 3, 1, 1)
+    assert report.by_ward["AMU"].due == 10 and report.by_ward["AMU"].on_time == 5
+    assert figures(report.by_ward["W4"]) == (1, 1, 0, 0, 0, 1)
+    week19, week26 = date(2026, 10, 19), D26
+    assert figures(report.by_week[week19]) == (9, 5, 2, 2, 1, 0)
+    assert report.by_week[week19].percent == pytest.approx(500 / 9)
+    assert figures(report.by_week[week26]) == (2, 1, 0, 1, 0, 1)
+    assert figures(report.by_ward_week[("AMU", week26)]) == (1, 0, 0, 1, 0, 0)
+    assert figures(report.by_ward_week[("W4", week26)]) == (1, 1, 0, 0, 0, 1)
