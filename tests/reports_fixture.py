@@ -125,6 +125,11 @@ def build_hospital(session: Session, *, with_vte_table: bool) -> dict[str, int]:
             StayPlan(stay_id=ids["P2"], edd=date(2026, 10, 27)),  # tomorrow: not listed
             StayPlan(stay_id=ids["P7"], edd=SENT_ON, edd_time=time(9, 30)),  # Brown's
             StayPlan(stay_id=ids["TWICE"], edd=SENT_ON),  # already discharged: not listed
+            # Decisions to admit in A&E (the trolley-wait clock): A3 waited exactly 720 min
+            # from decision to admission (00:30Z -> 12:30Z: complies, "more than" 12 h
+            # breaches) though 13 h from arrival; A4's clock started at 09:30Z on the 26th.
+            StayPlan(stay_id=ids["A3"], decision_to_admit_at=z("2026-10-25T00:30")),
+            StayPlan(stay_id=ids["A4"], decision_to_admit_at=z("2026-10-26T09:30")),
         ]
     )
     session.flush()

@@ -46,14 +46,21 @@ def test_ae_csv_has_the_hand_computed_figures(hospital_client):
         "breaches",
         "% within 4 h",
         "over 12 h from arrival",
+        "over 12 h from decision to admit",
     ]
     assert rows[1:] == [
-        ["2026-10-24", "0", "0", "0", "", "0"],
-        ["2026-10-25", "3", "1", "2", "33.3", "1"],
+        ["2026-10-24", "0", "0", "0", "", "0", "0"],
+        # A3: 13 h from arrival, exactly 12 h from decision to admit (complies).
+        ["2026-10-25", "3", "1", "2", "33.3", "1", "0"],
         # A4 is still "in the department" today (the fixture never discharges it): by now it
-        # has been there for weeks, so it is a breach and a 12-hour wait with no doctor.
-        ["2026-10-26", "1", "0", "1", "0.0", "1"],
+        # has been there for weeks, so it is a breach and a 12-hour wait on both clocks.
+        ["2026-10-26", "1", "0", "1", "0.0", "1", "1"],
     ]
+    waits = hospital_client.get(f"/reports/ae.csv?{PERIOD}&table=twelve_hour_waits")
+    waits_rows = list(csv.reader(io.StringIO(waits.get_data(as_text=True))))
+    assert [r[2] for r in waits_rows[1:]] == ["2026-10-25 01:30", "2026-10-26 09:30"]
+    assert [r[5:8] for r in waits_rows[1:]] == [["True", "False", "False"], ["True", "True", "True"]]
+    assert waits_rows[1][4] == "720"
     by_doctor = hospital_client.get(f"/reports/ae.csv?{PERIOD}&table=breaches_by_clinician")
     assert list(csv.reader(io.StringIO(by_doctor.get_data(as_text=True))))[1:] == [
         ["(no doctor recorded)", "1"],
