@@ -59,7 +59,10 @@ def test_ae_csv_has_the_hand_computed_figures(hospital_client):
     waits = hospital_client.get(f"/reports/ae.csv?{PERIOD}&table=twelve_hour_waits")
     waits_rows = list(csv.reader(io.StringIO(waits.get_data(as_text=True))))
     assert [r[2] for r in waits_rows[1:]] == ["2026-10-25 01:30", "2026-10-26 09:30"]
-    assert [r[5:8] for r in waits_rows[1:]] == [["True", "False", "False"], ["True", "True", "True"]]
+    assert [r[5:8] for r in waits_rows[1:]] == [
+        ["True", "False", "False"],
+        ["True", "True", "True"],
+    ]
     assert waits_rows[1][4] == "720"
     by_doctor = hospital_client.get(f"/reports/ae.csv?{PERIOD}&table=breaches_by_clinician")
     assert list(csv.reader(io.StringIO(by_doctor.get_data(as_text=True))))[1:] == [
