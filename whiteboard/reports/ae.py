@@ -181,9 +181,10 @@ def ae_performance(
     for hour_no, count, breaches, twelves, trolleys in by_hour:
         for counts in day_counts[bisect_right(midnight_hours, hour_no) - 1]:
             counts.attendances += count
-            counts.breaches += breaches or 0
-            counts.twelve_hours += twelves or 0
-            counts.trolley_waits += trolleys or 0
+            # int(): PostgreSQL sums to a Decimal
+            counts.breaches += int(breaches or 0)
+            counts.twelve_hours += int(twelves or 0)
+            counts.trolley_waits += int(trolleys or 0)
     for clinician_id, count in breaches_by_doctor:
         by_clinician[doctors.get(clinician_id, NO_DOCTOR)] += count
     for stay_id, arrived_at, left_at, clinician_id, decided_at, done in one_by_one:
