@@ -88,6 +88,8 @@ class Settings:
     managers_email_day: str = "mon"
     managers_email_hour: int = 8
     managers_email_weeks: int = 12
+    # A computed report is reused for this long by the page's chart and CSV requests (0: never).
+    report_cache_seconds: int = 60
     clinical: ClinicalRules = field(default_factory=ClinicalRules)
 
     def __post_init__(self) -> None:

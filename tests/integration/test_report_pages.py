@@ -108,3 +108,27 @@ def test_bad_period_and_unknown_report_are_problems(hospital_client):
     assert hospital_client.get("/reports/nothing").status_code == 404
     assert hospital_client.get(f"/reports/ae.csv?{PERIOD}&table=nope").status_code == 404
     assert hospital_client.get("/reports/").status_code == 200
+
+
+def test_the_chart_and_csv_reuse_the_pages_figures_until_they_expire(hospital_client, app):
+    """The page, its chart and CSV compute once; a change shows once the result expires."""
+    from sqlalchemy import update
+
+    from config.app import app_services
+    from whiteboard.models import Stay
+    from whiteboard.web.reports import report_cache
+
+    services = app_services(app)
+    page = hospital_client.get(f"/reports/discharges?{PERIOD}")
+    assert b'id="computed-at"' in page.data
+    png = hospital_client.get(f"/reports/discharges.png?{PERIOD}").data
+    with services.uow_factory() as uow:  # a late correction: the discharges are undone
+        uow.session.execute(update(Stay).where(Stay.state == "discharged").values(state="active"))
+        uow.commit()
+    kept = hospital_client.get(f"/reports/discharges.csv?{PERIOD}").get_data(as_text=True)
+    assert kept.splitlines()[-1].startswith("total,4,")  # the kept figures, as the page showed
+    assert hospital_client.get(f"/reports/discharges.png?{PERIOD}").data == png
+    report_cache(app).ttl_seconds = 0  # as if the minute had passed
+    fresh = hospital_client.get(f"/reports/discharges.csv?{PERIOD}").get_data(as_text=True)
+    assert fresh.splitlines()[-1].startswith("total,0,")
+    assert hospital_client.get(f"/reports/discharges.png?{PERIOD}").data != png
