@@ -24,14 +24,19 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from config.clinical import ClinicalRules
 from config.db import make_engine
 from config.migrate import upgrade
 from config.settings import Settings
 from mpi.models import Patient
+from whiteboard.alerts.facts import ObservationSet
+from whiteboard.alerts.news2 import score_news2
+from whiteboard.board.snapshot import age_on
 from whiteboard.models import (
     Bay,
     Bed,
@@ -128,6 +133,8 @@ def generate(path: Path, beds: int, days: int, seed: int = 7) -> dict[str, int]:
         plans: list[dict] = []
         observations: list[dict] = []
         obs_from = NOW - timedelta(days=84)
+        rules = ClinicalRules()
+        scores: dict[tuple[int, int | None], Any] = {}  # NEWS2 as the handler stores it
         # NEWS2 totals 0, 1, 2, 5 (intervals 12 h, 4 h, 4 h, 1 h) in proportions like a ward's.
         obs_values = [
             (70, 16, 37.0, 97),
@@ -188,10 +195,29 @@ def generate(path: Path, beds: int, days: int, seed: int = 7) -> dict[str, int]:
                     }
                 )
                 if end > obs_from:
+                    born = patients[stays[-1]["patient_id"] - 1]["date_of_birth"]
                     taken = max(t, obs_from) + timedelta(minutes=rng.randrange(10, 120))
                     last = min(end, NOW)
                     while taken < last:
-                        pulse, rr, temp, spo2 = rng.choices(obs_values, (50, 30, 15, 5))[0]
+                        combo = rng.choices(range(len(obs_values)), (50, 30, 15, 5))[0]
+                        pulse, rr, temp, spo2 = obs_values[combo]
+                        age = age_on(born, taken.date())
+                        if (combo, age) not in scores:
+                            scores[(combo, age)] = score_news2(
+                                ObservationSet(
+                                    taken_at=taken,
+                                    respiration_rate=rr,
+                                    spo2=spo2,
+                                    on_oxygen=False,
+                                    systolic_bp=125,
+                                    pulse=pulse,
+                                    consciousness="A",
+                                    temperature=temp,
+                                ),
+                                rules,
+                                age_years=age,
+                            )
+                        score = scores[(combo, age)]
                         observations.append(
                             {
                                 "stay_id": sid,
@@ -204,6 +230,8 @@ def generate(path: Path, beds: int, days: int, seed: int = 7) -> dict[str, int]:
                                 "pulse": pulse,
                                 "consciousness": "A",
                                 "temperature": temp,
+                                "news2_total": score.total,
+                                "news2_band": score.band,
                                 "recorded_by": "N0000001",
                                 "recorded_at": taken,
                             }

@@ -12,7 +12,11 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from config.clinical import ClinicalRules
 from mpi.models import Patient
+from whiteboard.alerts.facts import ObservationSet
+from whiteboard.alerts.news2 import score_news2
+from whiteboard.board.snapshot import age_on
 from whiteboard.models import (
     Bed,
     BedOccupancy,
@@ -199,8 +203,20 @@ def add_observations(session: Session, ids: dict[str, int]) -> None:
         ("P7", "2026-10-25T20:00", ONE),
         ("P7", "2026-10-26T00:00", ZERO),
     ]
-    session.add_all(
-        Observation(stay_id=ids[label], taken_at=z(when), recorded_by="N0000001", **values)
-        for label, when, values in sets
-    )
+    rules = ClinicalRules()
+    for label, when, values in sets:
+        # The score the rule gives when the set is recorded, stored as the handler does.
+        stay = session.get(Stay, ids[label])
+        age = age_on(stay.patient.date_of_birth, z(when).date())
+        score = score_news2(ObservationSet(taken_at=z(when), **values), rules, age_years=age)
+        session.add(
+            Observation(
+                stay_id=ids[label],
+                taken_at=z(when),
+                recorded_by="N0000001",
+                news2_total=score.total,
+                news2_band=score.band,
+                **values,
+            )
+        )
     session.flush()

@@ -22,12 +22,12 @@ is due at 04:00 GMT, three wall-clock hours later.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from config.clinical import ClinicalRules
@@ -37,7 +37,8 @@ from whiteboard.alerts.observations import observation_state
 from whiteboard.board.snapshot import age_on
 from whiteboard.models import BedOccupancy, Observation, Stay, Ward
 from whiteboard.reports.period import Period, local_midnight, week_start
-from whiteboard.reports.sql_time import epoch_ms, from_ms, to_ms
+from whiteboard.reports.sql_time import HOUR_MS, epoch_ms, to_ms
+from whiteboard.reports.timestamps import fast_utc
 
 
 @dataclass
@@ -66,7 +67,6 @@ class ObservationsOnTime:
     total: ObsCounts = field(default_factory=ObsCounts)
 
 
-PROBE = datetime(2000, 1, 1, tzinfo=UTC)  # the rule is asked about a set taken at this instant
 _PARAMS = (
     "respiration_rate",
     "spo2",
@@ -79,9 +79,60 @@ _PARAMS = (
 )
 
 
+def _intervals_by_score(
+    conn: Any, in_range: tuple[Any, ...], tz: ZoneInfo, rules: ClinicalRules
+) -> dict[tuple[int | None, str | None], int | None]:
+    """The interval (ms; None: continuous monitoring) for each NEWS2 score stored on the sets.
+
+    Each set keeps the score the rule gave it when it was recorded (``news2_total``,
+    ``news2_band``; both empty when NEWS2 did not apply). The interval is a function of that
+    score, so the rule is asked once per distinct stored score, about one real set that has it
+    (its own values and the patient's age then), instead of once per set.
+    """
+    reps = conn.execute(
+        select(Observation.news2_total, Observation.news2_band, func.min(Observation.id))
+        .where(*in_range)
+        .group_by(Observation.news2_total, Observation.news2_band)
+    ).all()
+    if not reps:
+        return {}
+    sets = {
+        row[0]: row
+        for row in conn.execute(
+            select(
+                Observation.id,
+                fast_utc(Observation.taken_at),
+                Patient.date_of_birth,
+                *(getattr(Observation, name) for name in _PARAMS),
+            )
+            .join(Stay, Stay.id == Observation.stay_id)
+            .join(Patient, Patient.id == Stay.patient_id)
+            .where(Observation.id.in_([rep[2] for rep in reps]))
+        )
+    }
+    intervals: dict[tuple[int | None, str | None], int | None] = {}
+    for total, band, rep_id in reps:
+        _, taken, born, *values = sets[rep_id]
+        named = dict(zip(_PARAMS, values, strict=True))
+        named["spo2_scale"] = named["spo2_scale"] or 1
+        stay = StayFacts(
+            admitted_at=taken,
+            age_years=age_on(born, taken.astimezone(tz).date()),
+            observations=(ObservationSet(taken_at=taken, **named),),  # type: ignore[arg-type]
+        )
+        state = observation_state(stay, taken, rules)
+        intervals[(total, band)] = (
+            None if state.due_at is None else to_ms(state.due_at) - to_ms(taken)
+        )
+    return intervals
+
+
 def observations_on_time(
     session: Session, period: Period, tz: ZoneInfo, rules: ClinicalRules, now: datetime
 ) -> ObservationsOnTime:
+    """Counted by the database: each set paired with the next in its stay (``LEAD``), its due
+    time from its stored score's interval (the rule's, see ``_intervals_by_score``), grouped
+    by the UTC hour it fell due (local days are whole UTC hours) and ward."""
     start, end = period.bounds(tz)
     start_ms, end_ms, now_ms = to_ms(start), to_ms(end), to_ms(now)
     obs = rules.obs
@@ -98,53 +149,94 @@ def observations_on_time(
     )
     conn = session.connection()
     in_range = (Observation.taken_at >= start - longest, Observation.taken_at <= now)
-    # Sets in time order (the taken_at index gives it): each set settles the one before it
-    # in the same stay. Times as integer milliseconds (sql_time): a quarter of a million sets
-    # a quarter would otherwise be as many datetime objects.
-    rows = conn.execute(
-        select(
-            Observation.stay_id,
-            epoch_ms(Observation.taken_at),
-            *(getattr(Observation, name) for name in _PARAMS),
-        )
-        .where(*in_range)
-        .order_by(Observation.taken_at, Observation.id)
-    ).all()
-    # One row per stay: when it ended, its ward, the patient's date of birth.
-    stays: dict[int, tuple[int | None, int, date | None]] = {
-        stay_id: (discharged, ward_id, born)
-        for stay_id, discharged, ward_id, born in conn.execute(
-            select(Stay.id, epoch_ms(Stay.discharged_at), Stay.ward_id, Patient.date_of_birth)
-            .join(Patient, Patient.id == Stay.patient_id)
-            .where(Stay.patient_class == "I", Stay.state != "cancelled")
-            .where(Stay.id.in_(select(Observation.stay_id).where(*in_range).distinct()))
-        )
-    }
-    ward_codes = dict(conn.execute(select(Ward.id, Ward.code)).all())
-    # Where each stay was: its bed intervals that may hold a due time in the period.
-    intervals: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for stay_id, ward_id, started in conn.execute(
-        select(BedOccupancy.stay_id, BedOccupancy.ward_id, epoch_ms(BedOccupancy.started_at))
-        .where(BedOccupancy.started_at < end)
-        .where((BedOccupancy.ended_at.is_(None)) | (BedOccupancy.ended_at > start))
-        .order_by(BedOccupancy.started_at)
-    ):
-        intervals[stay_id].append((started, ward_id))
-
-    days = list(period.days())
-    midnights = [to_ms(local_midnight(day, tz)) for day in days]
-    weeks = [week_start(day) for day in days]
+    intervals = _intervals_by_score(conn, in_range, tz, rules)
     report = ObservationsOnTime(wards=[])
-    for week in weeks:
-        report.by_week.setdefault(week, ObsCounts())
+    days = list(period.days())
+    for day in days:
+        report.by_week.setdefault(week_start(day), ObsCounts())
+    if not intervals:
+        return report
+    continuous = [
+        (Observation.news2_total.is_(None) if t is None else Observation.news2_total == t)
+        & (Observation.news2_band.is_(None) if b is None else Observation.news2_band == b)
+        for (t, b), gap in intervals.items()
+        if gap is None
+    ]
+    gap = case(
+        *(
+            (
+                (Observation.news2_total.is_(None) if t is None else Observation.news2_total == t)
+                & (Observation.news2_band.is_(None) if b is None else Observation.news2_band == b),
+                ms,
+            )
+            for (t, b), ms in intervals.items()
+            if ms is not None
+        ),
+        else_=None,
+    )
+    taken = epoch_ms(Observation.taken_at)
+    sets = (
+        select(
+            Observation.stay_id.label("stay_id"),
+            Stay.ward_id.label("stay_ward"),
+            epoch_ms(Stay.discharged_at).label("left"),
+            taken.label("taken"),
+            (taken + gap).label("due"),
+            (or_(*continuous) if continuous else literal(False)).label("continuous"),
+            func.lead(taken)
+            .over(partition_by=Observation.stay_id, order_by=(Observation.taken_at, Observation.id))
+            .label("next"),
+        )
+        .join(Stay, Stay.id == Observation.stay_id)
+        .where(Stay.patient_class == "I", Stay.state != "cancelled")
+        .where(*in_range)
+        .subquery()
+    )
 
-    def counts_for(moment: int, stay_id: int) -> list[ObsCounts]:
-        week = weeks[bisect_right(midnights, moment) - 1]
-        ward_id = stays[stay_id][1]
-        for started, interval_ward in intervals.get(stay_id, ()):
-            if started > moment:
-                break
-            ward_id = interval_ward
+    def ward_at(moment: Any) -> Any:
+        """The ward of the stay's bed interval at ``moment``, else the stay's ward."""
+        interval_ward = (
+            select(BedOccupancy.ward_id)
+            .where(BedOccupancy.stay_id == sets.c.stay_id)
+            .where(epoch_ms(BedOccupancy.started_at) <= moment)
+            .order_by(BedOccupancy.started_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        return func.coalesce(interval_ward, sets.c.stay_ward)
+
+    def count_if(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    due, nxt, left = sets.c.due, sets.c.next, sets.c.left
+    still_in = left.is_(None) | (left > due)
+    due_hour, due_ward = due // HOUR_MS, ward_at(due)
+    by_due = conn.execute(
+        select(
+            due_hour,
+            due_ward,
+            count_if(nxt.is_not(None) & (nxt <= due)),
+            count_if(nxt.is_not(None) & (nxt > due)),
+            count_if(nxt.is_(None) & still_in & (due < now_ms)),
+            count_if(nxt.is_(None) & still_in & (due >= now_ms)),
+        )
+        .where(due.is_not(None), due >= start_ms, due < end_ms)
+        .where(nxt.is_not(None) | still_in)  # not those who left before it fell due
+        .group_by(due_hour, due_ward)
+    ).all()
+    taken_hour, taken_ward = sets.c.taken // HOUR_MS, ward_at(sets.c.taken)
+    by_continuous = conn.execute(
+        select(taken_hour, taken_ward, func.count())
+        .where(sets.c.continuous, sets.c.taken >= start_ms, sets.c.taken < end_ms)
+        .group_by(taken_hour, taken_ward)
+    ).all()
+
+    ward_codes = dict(conn.execute(select(Ward.id, Ward.code)).all())
+    midnight_hours = [to_ms(local_midnight(day, tz)) // HOUR_MS for day in days]
+    weeks = [week_start(day) for day in days]
+
+    def targets(hour_no: int, ward_id: int) -> list[ObsCounts]:
+        week = weeks[bisect_right(midnight_hours, hour_no) - 1]
         ward = ward_codes.get(ward_id, "?")
         return [
             report.by_week[week],
@@ -153,58 +245,15 @@ def observations_on_time(
             report.total,
         ]
 
-    def add(outcome: str, moment: int, stay_id: int) -> None:
-        for counts in counts_for(moment, stay_id):
-            setattr(counts, outcome, getattr(counts, outcome) + 1)
-
-    # The rule is pure: the interval depends only on the set's values and the patient's age,
-    # so it is asked once per distinct combination (a year repeats them a great deal).
-    intervals_by_values: dict[tuple[object, ...], int | None] = {}
-
-    def interval_ms(values: tuple[object, ...], age: int | None) -> int | None:
-        key = (*values, age)
-        if key not in intervals_by_values:
-            named = dict(zip(_PARAMS, values, strict=True))
-            named["spo2_scale"] = named["spo2_scale"] or 1
-            stay = StayFacts(
-                admitted_at=PROBE,
-                age_years=age,
-                observations=(ObservationSet(taken_at=PROBE, **named),),  # type: ignore[arg-type]
-            )
-            state = observation_state(stay, PROBE, rules)
-            intervals_by_values[key] = (
-                None if state.due_at is None else to_ms(state.due_at) - to_ms(PROBE)
-            )
-        return intervals_by_values[key]
-
-    ages: dict[tuple[int, int], int | None] = {}  # (stay, local day number) -> age
-    pending: dict[int, int] = {}  # stay -> when its next set is due (ms)
-    for row in rows:
-        stay_id, taken = row[0], row[1]
-        if stay_id not in stays:
-            continue  # an A&E or cancelled stay
-        due = pending.pop(stay_id, None)
-        if due is not None:
-            add("on_time" if taken <= due else "late", due, stay_id)
-        day_no = bisect_right(midnights, taken)
-        age = ages.get((stay_id, day_no), -1)
-        if age == -1:
-            born = stays[stay_id][2]
-            age = ages[(stay_id, day_no)] = age_on(born, from_ms(taken).astimezone(tz).date())
-        gap = interval_ms(row[2:10], age)
-        if gap is None:
-            if start_ms <= taken < end_ms:
-                add("continuous", taken, stay_id)
-            continue
-        if taken + gap < end_ms:
-            pending[stay_id] = taken + gap
-    for stay_id, due in pending.items():
-        if due < start_ms:
-            continue
-        discharged = stays[stay_id][0]
-        if discharged is not None and discharged <= due:
-            continue  # left before the next set fell due
-        add("not_taken" if now_ms > due else "not_yet_due", due, stay_id)
+    for hour_no, ward_id, on_time, late, not_taken, not_yet_due in by_due:
+        for counts in targets(hour_no, ward_id):
+            counts.on_time += int(on_time or 0)
+            counts.late += int(late or 0)
+            counts.not_taken += int(not_taken or 0)
+            counts.not_yet_due += int(not_yet_due or 0)
+    for hour_no, ward_id, count in by_continuous:
+        for counts in targets(hour_no, ward_id):
+            counts.continuous += int(count)
     report.wards = sorted(report.by_ward)
     report.by_ward = {w: report.by_ward[w] for w in report.wards}
     report.by_ward_week = dict(sorted(report.by_ward_week.items()))

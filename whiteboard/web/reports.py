@@ -53,7 +53,7 @@ def report_cache(app: Flask) -> ReportCache:
     """This app's cache of computed reports and chart images (one per app, made on first use)."""
     cache = app.extensions.get("wardboard.report_cache")
     if cache is None:
-        seconds = services().settings.report_cache_seconds
+        seconds = app.extensions["wardboard"].settings.report_cache_seconds
         cache = app.extensions.setdefault("wardboard.report_cache", ReportCache(seconds))
     return cache
 
