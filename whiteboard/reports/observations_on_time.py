@@ -2,10 +2,12 @@
 
 The unit is a set that fell due. Every recorded set makes the next one due one minimum-frequency
 interval later, the interval coming from that set's NEWS2 score: the board's own rule,
-``whiteboard.alerts.observations.observation_state``, asked at the moment the set was taken
-(never restated here). Each due set is counted on the local (UK) day and week it fell due, on
-the ward the patient was on at that moment (the bed interval then; the stay's ward when the
-record has no interval), as:
+``whiteboard.alerts.observations.observation_state`` (never restated here). Each set keeps the
+score the rule gave it when it was recorded, and the interval is a function of that score, so
+the rule is asked once per distinct stored score about a real set that has it, and the database
+does the counting. Each due set is counted on the local (UK) day and week it fell due, on the
+ward the patient was on at that moment (the bed interval then; the stay's ward when the record
+has no interval), as:
 
 - on time: the next set was taken at or before the due time (exactly at it counts, as on the
   board, where "overdue" starts after it);
@@ -14,7 +16,7 @@ record has no interval), as:
 - left out: the patient left before the due time; not yet due at ``now``; and a set scoring
   the continuous-monitoring band (7+), which has no due time (counted apart as "continuous").
 
-A stay's first set is not counted: no rule in CLINICAL_RULES.md says when it is due.
+A stay's first set is not judged: no rule in CLINICAL_RULES.md says when it is due.
 Real elapsed time throughout, so a set due 4 h after 01:00 BST on the night the clocks go back
 is due at 04:00 GMT, three wall-clock hours later.
 """
