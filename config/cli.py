@@ -265,6 +265,43 @@ def email_consultants(report_date: object, dry_run: bool) -> None:
         sys.exit(1)
 
 
+@email.command("managers")
+@click.option(
+    "--week-ending",
+    "week_end",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The Sunday the week ends (default: last complete week, UK time).",
+)
+@click.option("--dry-run", is_flag=True, help="Build the email and list recipients; send nothing.")
+def email_managers(week_end: object, dry_run: bool) -> None:
+    """The weekly email to managers (the scheduler runs this; WARDBOARD_MANAGERS_EMAIL_*)."""
+    from config.bootstrap import bootstrap
+    from whiteboard.reports.managers_email import send_managers_email
+
+    day = week_end.date() if week_end is not None else None  # type: ignore[attr-defined]
+    if day is not None and day.weekday() != 6:
+        raise click.BadParameter(f"{day} is not a Sunday", param_hint="--week-ending")
+    settings = _settings(board_push_enabled=False)
+    services = bootstrap(settings)
+    try:
+        summary = send_managers_email(services, day, dry_run)
+    except Exception as exc:  # a database that is not there, a bad setting
+        raise click.ClickException(f"could not build the email: {exc}") from None
+    finally:
+        services.stop()
+    for line in summary.lines:
+        click.echo(line)
+    if dry_run:
+        click.echo(f"dry run: {summary.dry_run} emails built, none sent")
+        return
+    click.echo(
+        f"{summary.sent} sent, {summary.failed} failed, "
+        f"{summary.skipped_already_sent} already sent earlier"
+    )
+    if summary.failed:
+        sys.exit(1)
+
+
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), required=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)

@@ -86,6 +86,12 @@ def run_consultant_emails() -> None:
     send_consultant_emails(services, report_date=None, dry_run=False)
 
 
+def run_managers_email() -> None:
+    from whiteboard.reports.managers_email import send_managers_email
+
+    send_managers_email(current_services())
+
+
 def run_mpi_sweep() -> None:
     from mpi.sweep import run_sweep
 
@@ -165,6 +171,20 @@ def default_jobs(settings: Settings | None = None) -> list[JobSpec]:
             trigger_args={"hour": "7-9", "minute": "0,20,40"},
             # A run missed while the server was down is made up on start, within 3 hours.
             misfire_grace_time=3 * 3600,
+        ),
+        JobSpec(
+            id="managers-weekly-email",
+            func="config.scheduler:run_managers_email",
+            name="Weekly email to managers: last week's figures and trend charts",
+            trigger="cron",
+            # At the configured hour, then every 30 minutes for two hours: each run sends only
+            # what is not yet logged as sent for that week.
+            trigger_args={
+                "day_of_week": settings.managers_email_day,
+                "hour": f"{settings.managers_email_hour}-{settings.managers_email_hour + 2}",
+                "minute": "0,30",
+            },
+            misfire_grace_time=6 * 3600,
         ),
         JobSpec(
             id="mpi-sweep",

@@ -29,6 +29,7 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError(f"expected true/false, got {raw!r}")
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MIN_METRICS_TOKEN = 16  # a guessable scraper token would open the metrics to anyone
 
 
@@ -92,6 +93,14 @@ class Settings:
     gp_feed_folder: str = ""  # default: <instance>/gp_feed; the 02:00 job imports *.csv here
     gp_feed_hour: int = 2
     mpi_sweep_minutes: int = 60
+    # The managers' weekly email (docs/REPORTS.md): comma-separated addresses (none: not sent),
+    # the day (mon..sun) and hour (UK time) it goes, and how many weeks its trend charts show.
+    managers_email_recipients: str = ""
+    managers_email_day: str = "mon"
+    managers_email_hour: int = 8
+    managers_email_weeks: int = 12
+    # A computed report is reused for this long by the page's chart and CSV requests (0: never).
+    report_cache_seconds: int = 60
     clinical: ClinicalRules = field(default_factory=ClinicalRules)
 
     def __post_init__(self) -> None:
@@ -110,6 +119,15 @@ class Settings:
                 f"WARDBOARD_METRICS_TOKEN is too short: use at least {MIN_METRICS_TOKEN} "
                 "characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
+        if self.managers_email_day not in WEEKDAYS:
+            raise ValueError(
+                f"WARDBOARD_MANAGERS_EMAIL_DAY must be one of {', '.join(WEEKDAYS)}, "
+                f"got {self.managers_email_day!r}"
+            )
+        if not 0 <= self.managers_email_hour <= 21:
+            raise ValueError("WARDBOARD_MANAGERS_EMAIL_HOUR must be 0-21 (retries follow)")
+        if self.managers_email_weeks < 1:
+            raise ValueError("WARDBOARD_MANAGERS_EMAIL_WEEKS must be at least 1")
         if not self.layout_file:
             layout = Path(__file__).resolve().parent / "layouts" / "demo_hospital.toml"
             object.__setattr__(self, "layout_file", str(layout))

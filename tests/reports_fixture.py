@@ -7,13 +7,26 @@ tests is worked out by hand in the comments here.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from config.clinical import ClinicalRules
 from mpi.models import Patient
-from whiteboard.models import Bed, BedOccupancy, Clinician, Stay, VteAssessment, Ward
+from whiteboard.alerts.facts import ObservationSet
+from whiteboard.alerts.news2 import score_news2
+from whiteboard.board.snapshot import age_on
+from whiteboard.models import (
+    Bed,
+    BedOccupancy,
+    Clinician,
+    Observation,
+    Stay,
+    StayPlan,
+    VteAssessment,
+    Ward,
+)
 
 SENT_ON = date(2026, 10, 26)  # the Monday 07:00 email is about Sunday 25 October (25 h)
 NOW = datetime(2026, 10, 26, 12, 0, tzinfo=UTC)  # "now" for the managers' reports
@@ -108,7 +121,23 @@ def build_hospital(session: Session, *, with_vte_table: bool) -> dict[str, int]:
             ),
         ]
     )
+    # --- estimated discharge dates: "today" for the email is Monday 26 October ----------------
+    session.add_all(
+        [
+            StayPlan(stay_id=ids["P6"], edd=SENT_ON, edd_time=time(11, 0)),  # listed, 11:00
+            StayPlan(stay_id=ids["P1"], edd=SENT_ON),  # listed last: no time given
+            StayPlan(stay_id=ids["P2"], edd=date(2026, 10, 27)),  # tomorrow: not listed
+            StayPlan(stay_id=ids["P7"], edd=SENT_ON, edd_time=time(9, 30)),  # Brown's
+            StayPlan(stay_id=ids["TWICE"], edd=SENT_ON),  # already discharged: not listed
+            # Decisions to admit in A&E (the trolley-wait clock): A3 waited exactly 720 min
+            # from decision to admission (00:30Z -> 12:30Z: complies, "more than" 12 h
+            # breaches) though 13 h from arrival; A4's clock started at 09:30Z on the 26th.
+            StayPlan(stay_id=ids["A3"], decision_to_admit_at=z("2026-10-25T00:30")),
+            StayPlan(stay_id=ids["A4"], decision_to_admit_at=z("2026-10-26T09:30")),
+        ]
+    )
     session.flush()
+    add_observations(session, ids)
     if with_vte_table:
         for label, when in (
             ("P1", "2026-10-25T13:30:00"),  # exactly 14 h after 23:30Z: in time
@@ -123,3 +152,71 @@ def build_hospital(session: Session, *, with_vte_table: bool) -> dict[str, int]:
 
 def drop_vte_table(session: Session) -> None:
     session.execute(delete(VteAssessment))
+
+
+# NEWS2 sets with known scores (adults): total 0 -> next due in 12 h; 1 -> 4 h; 5 -> 1 h;
+# 7 -> continuous monitoring (no due time).
+ZERO = dict(respiration_rate=16, spo2=97, on_oxygen=False, systolic_bp=120, pulse=70,
+            consciousness="A", temperature=37.0)  # fmt: skip
+ONE = {**ZERO, "pulse": 95}
+FIVE = {**ZERO, "respiration_rate": 22, "pulse": 115, "temperature": 38.5}
+SEVEN = {**ZERO, "respiration_rate": 26, "pulse": 115, "spo2": 93}
+
+
+def add_observations(session: Session, ids: dict[str, int]) -> None:
+    """Observation sets around the night the clocks go back (01:00Z on 25 October).
+
+    Due times (the set before + its interval), the local day they fall on, and the outcome:
+    P6 (AMU, no bed interval: the stay's ward; aged 70)
+      z 24th 10:00Z score 0 -> due 22:00Z 24th (23:00 BST, the 24th); a at 20:00Z: on time
+      a 24th 20:00Z score 1 -> due 00:00Z 25th (01:00 BST, the 25th); b at 00:00Z: on time
+      b 25th 00:00Z score 1 -> due 04:00Z (04:00 GMT: three wall-clock hours after 01:00 BST
+        but four real ones); c at 04:30Z: LATE (a wall-clock sum would call it on time)
+      c 25th 04:30Z score 5 -> due 05:30Z; d at 05:30Z: on time
+      d 25th 05:30Z score 7 -> continuous (the 25th): no due time
+      e 25th 06:00Z score 0 -> due 18:00Z 25th; f at 17:00Z: on time
+      f 25th 17:00Z score 0 -> due 05:00Z 26th: none since, still in at NOW: NOT TAKEN (26th)
+    TWICE (AMU bed interval 22:00Z 24th -> 01:00Z 26th)
+      t1 24th 22:00Z score 5 -> due 23:00Z 24th = 00:00 BST on the 25th; t2 at 23:10Z: LATE
+      t2 24th 23:10Z score 0 -> due 11:10Z 25th; t3 at 11:00Z: on time
+      t3 25th 11:00Z score 0 -> due 23:00Z 25th (still in until 01:00Z): NOT TAKEN (25th)
+    P4 (AMU, aged 12: NEWS2 does not apply, so the 4-hour local interval)
+      c1 25th 12:00Z -> due 16:00Z 25th: none since: NOT TAKEN (25th)
+    SHORT (W4, 10:00Z-16:00Z 25th): s1 10:30Z score 0 -> due 22:30Z, after discharge: left out
+    P7 (W4, no interval)
+      p1 25th 20:00Z score 1 -> due 00:00Z 26th (the 26th); p2 at 00:00Z: on time
+      p2 26th 00:00Z score 0 -> due 12:00Z 26th = NOW exactly: not yet due
+    """
+    sets = [
+        ("P6", "2026-10-24T10:00", ZERO),
+        ("P6", "2026-10-24T20:00", ONE),
+        ("P6", "2026-10-25T00:00", ONE),
+        ("P6", "2026-10-25T04:30", FIVE),
+        ("P6", "2026-10-25T05:30", SEVEN),
+        ("P6", "2026-10-25T06:00", ZERO),
+        ("P6", "2026-10-25T17:00", ZERO),
+        ("TWICE", "2026-10-24T22:00", FIVE),
+        ("TWICE", "2026-10-24T23:10", ZERO),
+        ("TWICE", "2026-10-25T11:00", ZERO),
+        ("P4", "2026-10-25T12:00", ZERO),
+        ("SHORT", "2026-10-25T10:30", ZERO),
+        ("P7", "2026-10-25T20:00", ONE),
+        ("P7", "2026-10-26T00:00", ZERO),
+    ]
+    rules = ClinicalRules()
+    for label, when, values in sets:
+        # The score the rule gives when the set is recorded, stored as the handler does.
+        stay = session.get(Stay, ids[label])
+        age = age_on(stay.patient.date_of_birth, z(when).date())
+        score = score_news2(ObservationSet(taken_at=z(when), **values), rules, age_years=age)
+        session.add(
+            Observation(
+                stay_id=ids[label],
+                taken_at=z(when),
+                recorded_by="N0000001",
+                news2_total=score.total,
+                news2_band=score.band,
+                **values,
+            )
+        )
+    session.flush()

@@ -101,8 +101,23 @@ def test_each_consultant_gets_the_numbers_of_the_fixture_hospital(vte_hospital, 
     # Open alerts (long stay, VTE): P2 and P3 VTE due, P6 VTE overdue and stranded 15 days.
     assert "CURRENT INPATIENTS WITH OPEN ALERTS: 3" in text
     assert "LONG STAYS (7+ DAYS): 1" in text and "TESTP6, Pat P6 (AMU, 15 days)" in text
-    assert "EDDs are not recorded" in text
-    assert okafor["Subject"].strip() == "Wardboard Sun 25 Oct: 4 admitted, 1 VTE late, 1 long stay"
+    # EDDs today (Monday 26th): P6 at 11:00, then P1 with no time given. P2's EDD is
+    # tomorrow; TWICE has today's EDD but was discharged; P7's is Brown's.
+    edd_section = text.split("ESTIMATED DISCHARGES TODAY")[1].split("LONG STAYS")[0]
+    assert edd_section.startswith(": 2\r\n")  # SMTP line endings
+    edd_lines = [ln.strip() for ln in edd_section.splitlines() if ln.strip().startswith("- ")]
+    assert edd_lines == [
+        f"- TESTP6, Pat P6 (AMU, expected 11:00) https://wardboard.test/wards/AMU#stay-{ids['P6']}",
+        f"- TESTP1, Pat P1 (AMU, time not given) https://wardboard.test/wards/AMU#stay-{ids['P1']}",
+    ]
+    assert 'id="edd-count">2<' in html
+    html_edds = html.split('id="edds-today"')[1].split("</ul>")[0]
+    assert html_edds.index("TESTP6") < html_edds.index("TESTP1")
+    assert "expected 11:00" in html_edds and "time not given" in html_edds
+    assert "TESTP2" not in html_edds and "TESTTWICE" not in html_edds
+    assert okafor["Subject"].strip() == (
+        "Wardboard Sun 25 Oct: 4 admitted, 1 VTE late, 2 EDD today, 1 long stay"
+    )
     assert 'id="vte-not-met">1<' in html and 'id="admitted-count">4<' in html
 
     brown_text, _ = _parts(inbox.to("b.brown@test.example"))
@@ -112,10 +127,13 @@ def test_each_consultant_gets_the_numbers_of_the_fixture_hospital(vte_hospital, 
         brown_text
     )
     assert "TESTP7, Pat P7 (W4, 24 days)" in brown_text
+    assert "ESTIMATED DISCHARGES TODAY: 1" in brown_text
+    assert "TESTP7, Pat P7 (W4, expected 09:30)" in brown_text
 
     chen_text, chen_html = _parts(inbox.to("w.chen@test.example"))
     assert "Nothing to report" in chen_text and 'id="nothing"' in chen_html
-    assert len(chen_text) < 400
+    assert "ESTIMATED DISCHARGES TODAY" not in chen_text  # the short email stays short
+    assert len(chen_text) < 450
 
     with services.read_session() as s:
         log = s.scalars(select(EmailDelivery).order_by(EmailDelivery.recipient)).all()

@@ -47,6 +47,15 @@ def test_ae_four_hour_performance(hospital):
     assert perf.total.percent_within == 50.0
     assert perf.breaches_by_clinician == {"Dr A Okafor": 1, "Dr B Brown": 1}
     assert [w["minutes"] for w in perf.twelve_hour_waits] == [13 * 60]
+    # A3's trolley wait (decision to admit 00:30Z -> admitted 12:30Z) is exactly 720 min:
+    # within the standard, though it is a 12-hour wait from arrival.
+    (a3,) = perf.twelve_hour_waits
+    assert (a3["trolley_minutes"], a3["over_12h_from_arrival"], a3["trolley_wait"]) == (
+        720,
+        True,
+        False,
+    )
+    assert perf.total.trolley_waits == 0
     # Week of Monday 19 October holds the 24th and 25th; the 26th starts a new week.
     assert perf.by_week[date(2026, 10, 19)].attendances == 3
     assert perf.by_week[D26].attendances == 1
@@ -186,3 +195,52 @@ def test_vte_within_14_hours_report(services):
     t = later.total
     assert (t.counted, t.met, t.not_met, t.not_yet_due) == (5, 1, 4, 0)
     assert later.standard_percent == 95.0
+
+
+def test_observations_on_time_across_the_night_the_clocks_go_back(hospital):
+    """Hand-computed in tests/reports_fixture.py (add_observations)."""
+    from whiteboard.reports.observations_on_time import observations_on_time
+
+    rules = hospital.settings.clinical
+    with hospital.read_session() as s:
+        report = observations_on_time(s, Period(D24, D26), TZ, rules, NOW)
+        one_day = observations_on_time(s, Period(D25, D25), TZ, rules, NOW)
+
+    def figures(c):
+        return (c.due, c.on_time, c.late, c.not_taken, c.continuous, c.not_yet_due)
+
+    # The 25th (25 hours): a, c, e, t2 on time; b (due 04:00 GMT) and t1 late; t3 and c1 not
+    # taken; d continuous. All on AMU.
+    assert figures(one_day.total) == (8, 4, 2, 2, 1, 0)
+    assert one_day.total.percent == 50.0
+    assert one_day.wards == ["AMU"]
+    # Over the 24th-26th: z on the 24th; f (AMU) and p1 (W4) on the 26th; p2 not yet due.
+    assert figures(report.total) == (11, 6, 2, 3, 1, 1)
+    assert report.by_ward["AMU"].due == 10 and report.by_ward["AMU"].on_time == 5
+    assert figures(report.by_ward["W4"]) == (1, 1, 0, 0, 0, 1)
+    week19, week26 = date(2026, 10, 19), D26
+    assert figures(report.by_week[week19]) == (9, 5, 2, 2, 1, 0)
+    assert report.by_week[week19].percent == pytest.approx(500 / 9)
+    assert figures(report.by_week[week26]) == (2, 1, 0, 1, 0, 1)
+    assert figures(report.by_ward_week[("AMU", week26)]) == (1, 0, 0, 1, 0, 0)
+    assert figures(report.by_ward_week[("W4", week26)]) == (1, 1, 0, 0, 0, 1)
+
+
+def test_twelve_hour_waits_on_both_clocks(hospital):
+    """A4 arrived 09:00Z on the 26th, decision to admit 09:30Z, still in the department."""
+    rules = hospital.settings.clinical
+    just_before = datetime(2026, 10, 26, 21, 30, tzinfo=UTC)  # trolley clock exactly 12 h
+    just_after = just_before + timedelta(seconds=1)
+    with hospital.read_session() as s:
+        before = ae_performance(s, Period(D26, D26), TZ, rules, just_before)
+        after = ae_performance(s, Period(D26, D26), TZ, rules, just_after)
+    # At 21:30Z: 12 h 30 min from arrival (a 12-hour wait), exactly 12 h on the trolley.
+    day = before.by_day[D26]
+    assert (day.attendances, day.twelve_hours, day.trolley_waits) == (1, 1, 0)
+    # One second later the trolley wait is over 12 h too.
+    day = after.by_day[D26]
+    assert (day.attendances, day.twelve_hours, day.trolley_waits) == (1, 1, 1)
+    (a4,) = after.twelve_hour_waits
+    assert (a4["minutes"], a4["trolley_minutes"], a4["still_in_department"]) == (750, 720, True)
+    assert a4["decision_to_admit_at"].strftime("%H:%M %Z") == "09:30 GMT"
+    assert after.by_week[D26].trolley_waits == 1 and after.total.trolley_waits == 1

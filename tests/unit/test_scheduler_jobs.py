@@ -24,3 +24,16 @@ def test_default_jobs_are_text_references_to_module_functions():
 def test_hl7_jobs_are_scheduled():
     ids = {j.id for j in default_jobs()}
     assert {"journal-recovery", "journal-retention"} <= ids
+
+
+def test_managers_weekly_email_runs_on_the_configured_day_and_hour():
+    import pytest
+
+    by_id = {
+        j.id: j for j in default_jobs(Settings(managers_email_day="fri", managers_email_hour=7))
+    }
+    job = by_id["managers-weekly-email"]
+    assert job.trigger == "cron"
+    assert job.trigger_args == {"day_of_week": "fri", "hour": "7-9", "minute": "0,30"}
+    with pytest.raises(ValueError, match="MANAGERS_EMAIL_DAY"):
+        Settings(managers_email_day="friday")

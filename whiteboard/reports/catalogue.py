@@ -20,6 +20,11 @@ from whiteboard.reports import charts
 from whiteboard.reports.ae import AePerformance, ae_performance
 from whiteboard.reports.discharges import DischargesBeforeNoon, discharges_before_noon
 from whiteboard.reports.length_of_stay import LengthOfStay, length_of_stay_report
+from whiteboard.reports.observations_on_time import (
+    ObsCounts,
+    ObservationsOnTime,
+    observations_on_time,
+)
 from whiteboard.reports.occupancy import Occupancy, occupancy
 from whiteboard.reports.period import Period
 from whiteboard.reports.vte_standard import VteCounts, VteStandard, vte_within_standard
@@ -59,10 +64,28 @@ def _week(d: date) -> str:
 
 
 def _ae_tables(r: AePerformance) -> list[ReportTable]:
-    headers = ["attendances", "within 4 h", "breaches", "% within 4 h", "over 12 h from arrival"]
+    headers = [
+        "attendances",
+        "within 4 h",
+        "breaches",
+        "% within 4 h",
+        "over 12 h from arrival",
+        "over 12 h from decision to admit",
+    ]
 
     def row(label: str, c: Any) -> list[Any]:
-        return [label, c.attendances, c.within, c.breaches, _pct(c.percent_within), c.twelve_hours]
+        return [
+            label,
+            c.attendances,
+            c.within,
+            c.breaches,
+            _pct(c.percent_within),
+            c.twelve_hours,
+            c.trolley_waits,
+        ]
+
+    def when(moment: Any) -> str:
+        return "" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
 
     return [
         ReportTable(
@@ -82,13 +105,26 @@ def _ae_tables(r: AePerformance) -> list[ReportTable]:
         ),
         ReportTable(
             "twelve_hour_waits",
-            "12-hour waits from arrival",
-            ["attendance", "arrived (UK time)", "minutes in department", "still there"],
+            "12-hour waits: from arrival, and from decision to admit (trolley waits)",
+            [
+                "attendance",
+                "arrived (UK time)",
+                "decision to admit (UK time)",
+                "minutes in department",
+                "minutes from decision to admit",
+                "over 12 h from arrival",
+                "over 12 h from decision to admit",
+                "still there",
+            ],
             [
                 [
                     w["stay_id"],
-                    f"{w['arrived_at']:%Y-%m-%d %H:%M}",
+                    when(w["arrived_at"]),
+                    when(w["decision_to_admit_at"]),
                     w["minutes"],
+                    "" if w["trolley_minutes"] is None else w["trolley_minutes"],
+                    w["over_12h_from_arrival"],
+                    w["trolley_wait"],
                     w["still_in_department"],
                 ]
                 for w in r.twelve_hour_waits
@@ -276,6 +312,50 @@ def _vte_chart(r: VteStandard, fmt: str) -> bytes:
     )
 
 
+# ---- observations on time -----------------------------------------------------------------
+
+
+_OBS_HEADERS = ["sets due", "on time", "late", "not taken", "% on time", "continuous"]
+
+
+def _obs_row(c: ObsCounts) -> list[Any]:
+    return [c.due, c.on_time, c.late, c.not_taken, _pct(c.percent), c.continuous]
+
+
+def _obs_tables(r: ObservationsOnTime) -> list[ReportTable]:
+    return [
+        ReportTable(
+            "by_week",
+            "By week the set fell due",
+            ["week", *_OBS_HEADERS],
+            [[_week(w), *_obs_row(c)] for w, c in r.by_week.items()]
+            + [["total", *_obs_row(r.total)]],
+        ),
+        ReportTable(
+            "by_ward",
+            "By ward",
+            ["ward", *_OBS_HEADERS],
+            [[w, *_obs_row(c)] for w, c in r.by_ward.items()],
+        ),
+        ReportTable(
+            "by_ward_week",
+            "By ward and week",
+            ["ward", "week", *_OBS_HEADERS],
+            [[w, _week(week), *_obs_row(c)] for (w, week), c in r.by_ward_week.items()],
+        ),
+    ]
+
+
+def _obs_chart(r: ObservationsOnTime, fmt: str) -> bytes:
+    return charts.percent_chart(
+        "Observation sets taken on time (NEWS2 frequency), by week",
+        [_week(w) for w in r.by_week],
+        [c.percent for c in r.by_week.values()],
+        [],
+        fmt,
+    )
+
+
 REPORTS: dict[str, ReportKind] = {
     kind.key: kind
     for kind in (
@@ -295,6 +375,15 @@ REPORTS: dict[str, ReportKind] = {
             lambda s, p, tz, rules, now: vte_within_standard(s, p, tz, rules, now),
             _vte_tables,
             _vte_chart,
+        ),
+        ReportKind(
+            "observations",
+            "Observations on time",
+            "Observation sets taken by the time the last set's NEWS2 score made them due "
+            "(the board's rule), by the week and ward they fell due.",
+            lambda s, p, tz, rules, now: observations_on_time(s, p, tz, rules, now),
+            _obs_tables,
+            _obs_chart,
         ),
         ReportKind(
             "length-of-stay",

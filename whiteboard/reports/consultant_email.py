@@ -12,7 +12,8 @@ Built for every consultant at once with a handful of queries (not per consultant
   only alerts whose inputs the record holds today (long stay; VTE once its data is there).
   Observations, EDD, results and referrals are not recorded yet, and their rules would report
   "missing" for every patient, so they are left out rather than shown falsely.
-- EDDs today: not recorded yet (clinical-boards branch); the section says so.
+- EDDs today: current inpatients under the consultant whose estimated discharge date (the
+  ``stay_plan`` the board keeps) is the sending day, with the expected time when one was given
 - long stays (7+ / 21+ days): ``whiteboard.alerts.long_stay``
 """
 
@@ -38,7 +39,7 @@ from whiteboard.alerts.facts import StayFacts
 from whiteboard.alerts.long_stay import length_of_stay
 from whiteboard.alerts.vte import vte_counted, vte_due_at, vte_met_standard
 from whiteboard.board.snapshot import age_on
-from whiteboard.models import Clinician, Stay, Ward
+from whiteboard.models import Clinician, Stay, StayPlan, Ward
 from whiteboard.reports.period import day_bounds
 from whiteboard.reports.timestamps import fast_utc
 from whiteboard.reports.vte import vte_assessments
@@ -78,7 +79,7 @@ class ConsultantReport:
     vte_pending: int = 0
     alerts: list[PatientLine] = field(default_factory=list)
     long_stays: list[PatientLine] = field(default_factory=list)
-    edd_available: bool = False
+    edds_today: list[PatientLine] = field(default_factory=list)
 
     @property
     def admitted_count(self) -> int:
@@ -86,7 +87,7 @@ class ConsultantReport:
 
     @property
     def nothing_to_report(self) -> bool:
-        return not (self.admitted or self.alerts or self.long_stays)
+        return not (self.admitted or self.alerts or self.long_stays or self.edds_today)
 
     @property
     def subject(self) -> str:
@@ -96,6 +97,8 @@ class ConsultantReport:
         parts = [f"{self.admitted_count} admitted"]
         if self.vte_available and self.vte_not_met:
             parts.append(f"{len(self.vte_not_met)} VTE late")
+        if self.edds_today:
+            parts.append(f"{len(self.edds_today)} EDD today")
         if self.long_stays:
             n = len(self.long_stays)
             parts.append(f"{n} long stay{'s' if n != 1 else ''}")
@@ -216,7 +219,39 @@ def build_consultant_reports(
             report.long_stays.append(line(row, f"{days} days"))
     for report in reports.values():
         report.long_stays.sort(key=lambda p: -int(p.detail.split()[0]))
+    _add_edds_today(session, reports, sent_on, base)
     return list(reports.values())
+
+
+def _add_edds_today(
+    session: Session, reports: dict[int, ConsultantReport], today: date, base: str
+) -> None:
+    """Current inpatients whose EDD is ``today`` (the sending day, local), earliest time first;
+    one with no expected time given comes last, saying so (the board asks for it)."""
+    rows = session.execute(
+        select(
+            Stay.id,
+            Stay.clinician_id,
+            Ward.code,
+            Patient.family_name,
+            Patient.given_names,
+            StayPlan.edd_time,
+        )
+        .join(StayPlan, StayPlan.stay_id == Stay.id)
+        .join(Ward, Ward.id == Stay.ward_id)
+        .join(Patient, Patient.id == Stay.patient_id)
+        .where(Stay.patient_class == "I", Stay.state == "active")
+        .where(Stay.clinician_id.in_(reports))
+        .where(StayPlan.edd == today)
+    ).all()
+    rows.sort(key=lambda r: (r[5] is None, r[5] or time(0), r[2], r[0]))
+    for stay_id, clinician_id, ward, family, given, expected in rows:
+        detail = f"expected {expected:%H:%M}" if expected else "time not given"
+        reports[clinician_id].edds_today.append(
+            PatientLine(
+                stay_id, _name(family, given), ward, f"{base}/wards/{ward}#stay-{stay_id}", detail
+            )
+        )
 
 
 def _environment() -> Environment:

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from whiteboard.models import Bed, BedOccupancy, Clinician, Ward
 from whiteboard.reports.period import Period, local_midnight, week_start
-from whiteboard.reports.timestamps import fast_utc
+from whiteboard.reports.sql_time import epoch_ms, to_ms
 
 NO_CONSULTANT = "(no consultant recorded)"
+DAY_MS = 86_400_000
 
 
 @dataclass
@@ -68,8 +69,8 @@ def occupancy(session: Session, period: Period, tz: ZoneInfo, now: datetime) -> 
         select(
             BedOccupancy.ward_id,
             BedOccupancy.clinician_id,
-            fast_utc(BedOccupancy.started_at),
-            fast_utc(BedOccupancy.ended_at),
+            epoch_ms(BedOccupancy.started_at),
+            epoch_ms(BedOccupancy.ended_at),
         )
         .where(BedOccupancy.ward_id.in_(ward_code))
         .where(BedOccupancy.started_at < end)
@@ -79,7 +80,9 @@ def occupancy(session: Session, period: Period, tz: ZoneInfo, now: datetime) -> 
         wards=[code for _, code in wards],
         beds_by_ward={code: beds.get(code, 0) for _, code in wards},
     )
-    midnights = [(day, local_midnight(day, tz)) for day in period.days()]
+    # Times as integer ms (sql_time): a year of intervals in integer arithmetic, not datetimes.
+    start_ms, end_ms, now_ms = to_ms(start), to_ms(end), to_ms(now)
+    midnights = [(day, to_ms(local_midnight(day, tz))) for day in period.days()]
     for day, _ in midnights:
         report.census[day] = dict.fromkeys(report.wards, 0)
         report.bed_days_by_week.setdefault(week_start(day), 0.0)
@@ -87,22 +90,26 @@ def occupancy(session: Session, period: Period, tz: ZoneInfo, now: datetime) -> 
     by_consultant: dict[str, float] = defaultdict(float)
     instants = [midnight for _, midnight in midnights]
     week_bounds = [
-        (week, local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz))
+        (
+            week,
+            to_ms(local_midnight(first, tz)),
+            to_ms(local_midnight(last + timedelta(days=1), tz)),
+        )
         for week, first, last in _weeks(period)
     ]
     week_starts = [w_start for _, w_start, _ in week_bounds]
     for ward_id, clinician_id, started, ended in rows:
         code = ward_code[ward_id]
-        stop = ended if ended is not None else now
+        stop = ended if ended is not None else now_ms
         # Midnights m with started <= m < ended, found by bisection rather than a scan.
         first = bisect_left(instants, started)
         last = len(instants) if ended is None else bisect_left(instants, ended)
         for day, _ in midnights[first:last]:
             report.census[day][code] += 1
-        inside = (min(stop, end) - max(started, start)).total_seconds()
+        inside = min(stop, end_ms) - max(started, start_ms)
         if inside <= 0:
             continue
-        days = inside / 86400
+        days = inside / DAY_MS
         by_ward[code] += days
         by_consultant[clinicians.get(clinician_id, NO_CONSULTANT)] += days
         # Only the weeks the interval overlaps (bisection, not a scan of every week).
@@ -110,9 +117,9 @@ def occupancy(session: Session, period: Period, tz: ZoneInfo, now: datetime) -> 
         for week, w_start, w_end in week_bounds[first_week:]:
             if w_start >= stop:
                 break
-            seconds = (min(stop, w_end) - max(started, w_start)).total_seconds()
-            if seconds > 0:
-                report.bed_days_by_week[week] += seconds / 86400
+            overlap = min(stop, w_end) - max(started, w_start)
+            if overlap > 0:
+                report.bed_days_by_week[week] += overlap / DAY_MS
     report.bed_days_by_ward = {code: by_ward.get(code, 0.0) for code in report.wards}
     report.bed_days_by_consultant = dict(sorted(by_consultant.items(), key=lambda kv: -kv[1]))
     return report

@@ -13,12 +13,13 @@ import io
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Flask, Response, current_app, render_template, request
 
 from config.db import utcnow
 from config.services import services
 from whiteboard.reports.catalogue import REPORTS, ReportKind
 from whiteboard.reports.period import Period
+from whiteboard.reports.report_cache import CachedReport, ReportCache
 from whiteboard.web.problems import problem
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -48,7 +49,16 @@ def _period(tz: ZoneInfo) -> Period:
     return period
 
 
-def _compute(key: str) -> tuple[ReportKind, Period, object] | Response:
+def report_cache(app: Flask) -> ReportCache:
+    """This app's cache of computed reports and chart images (one per app, made on first use)."""
+    cache = app.extensions.get("wardboard.report_cache")
+    if cache is None:
+        seconds = app.extensions["wardboard"].settings.report_cache_seconds
+        cache = app.extensions.setdefault("wardboard.report_cache", ReportCache(seconds))
+    return cache
+
+
+def _compute(key: str) -> tuple[ReportKind, Period, CachedReport] | Response:
     kind = REPORTS.get(key)
     if kind is None:
         return problem(404, "Not Found", f"no report {key!r}; reports: {', '.join(REPORTS)}")
@@ -58,9 +68,16 @@ def _compute(key: str) -> tuple[ReportKind, Period, object] | Response:
         period = _period(tz)
     except BadPeriod as exc:
         return problem(400, "Bad Request", str(exc))
-    with svc.read_session() as session:
-        result = kind.compute(session, period, tz, svc.settings.clinical, utcnow())
-    return kind, period, result
+    now = utcnow()
+
+    def compute() -> object:
+        with svc.read_session() as session:
+            return kind.compute(session, period, tz, svc.settings.clinical, now)
+
+    cached = report_cache(current_app).report(
+        (kind.key, period.start, period.end), compute, now, kind.tables
+    )
+    return kind, period, cached
 
 
 @bp.get("/")
@@ -73,10 +90,17 @@ def page(key: str) -> Response | str:
     computed = _compute(key)
     if isinstance(computed, Response):
         return computed
-    kind, period, result = computed
+    kind, period, cached = computed
     query = f"from={period.start.isoformat()}&to={period.end.isoformat()}"
+    tz = ZoneInfo(services().settings.timezone)
     return render_template(
-        "report.html", kind=kind, period=period, tables=kind.tables(result), query=query
+        "report.html",
+        kind=kind,
+        period=period,
+        tables=cached.tables,
+        query=query,
+        computed_at=cached.computed_at.astimezone(tz),
+        cache_seconds=services().settings.report_cache_seconds,
     )
 
 
@@ -85,8 +109,8 @@ def csv_download(key: str) -> Response:
     computed = _compute(key)
     if isinstance(computed, Response):
         return computed
-    kind, period, result = computed
-    tables = kind.tables(result)
+    kind, period, cached = computed
+    tables = cached.tables
     wanted = request.args.get("table", tables[0].key)
     table = next((t for t in tables if t.key == wanted), None)
     if table is None:
@@ -109,6 +133,9 @@ def chart(key: str, fmt: str) -> Response:
     computed = _compute(key)
     if isinstance(computed, Response):
         return computed
-    kind, _, result = computed
+    kind, _, cached = computed
     mimetype = "image/png" if fmt == "png" else "image/svg+xml"
-    return Response(kind.chart(result, fmt), mimetype=mimetype)
+    image = report_cache(current_app).chart(
+        (kind.key, fmt, cached.content_key), lambda: kind.chart(cached.result, fmt)
+    )
+    return Response(image, mimetype=mimetype)
