@@ -14,6 +14,7 @@ keys and writes identity audit events, so the index never lags the record.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -104,11 +105,20 @@ def resolve_identity(
     nhs = _valid_nhs(details.nhs_number)
     placeholder = is_placeholder_name(details.family_name, details.given_names)
     patient, tier = _find_exact(session, details, nhs)
+    disputed_nhs = False
+    incoming_details = _incoming_record(details, None, False)
+    if (
+        tier == "nhs_number"
+        and patient is not None
+        and not placeholder
+        and nhs_number_contradicted(session, patient, incoming_details)
+    ):
+        patient, tier, disputed_nhs = None, "new", True
     created = False
     score: float | None = None
     queued: list[int] = []
     if patient is None:
-        incoming = _incoming_record(details, nhs, placeholder)
+        incoming = _incoming_record(details, None if disputed_nhs else nhs, placeholder)
         decisions = [] if placeholder else search(session, incoming, config=config)
         top = decisions[0] if decisions else None
         if top is not None and top.zone == "auto_link":
@@ -137,8 +147,16 @@ def resolve_identity(
                         live=origin is not None,
                     )
                     queued.append(other)
+    # A disputed NHS number stays with the record that holds it; attaching it below queues
+    # the two records for the clerks instead.
     changed = apply_demographics(
-        session, patient, details, nhs, placeholder, source=source, only=authoritative
+        session,
+        patient,
+        details,
+        None if disputed_nhs else nhs,
+        placeholder,
+        source=source,
+        only=authoritative,
     )
     _attach_identifiers(session, patient, details, nhs, tier, score, source)
     if created or changed:
@@ -310,6 +328,36 @@ def _find_exact(
         if found is not None:
             return found, "nhs_number"
     return None, "new"
+
+
+def nhs_number_contradicted(session: Session, patient: Patient, incoming: PersonRecord) -> bool:
+    """Whether the rest of the details say another person than the one holding the number.
+
+    An NHS number passes its checksum whatever record it is typed on, so a relative's number
+    (a twin's, a parent's) on a registration would otherwise fold two people into one record,
+    and overwrite one's name and date of birth with the other's. Absent details are no
+    evidence either way (a lab result may carry little more than the number), nor is what a
+    slip explains (an initial, a nickname, a wrong sex); only a positive disagreement counts:
+    dates of birth years apart, Jr against Sr, a twin (same surname, date of birth and home,
+    a different forename), or date of birth, surname and forename all different.
+    """
+    if patient.placeholder or patient.dob_placeholder:
+        return False
+    held = records_for(session, [patient.id]).get(patient.id)
+    if held is None:
+        return False
+    from mpi.matching.compare import compare_records
+    from mpi.matching.vetoes import find_vetoes
+
+    mine = dataclasses.replace(held, nhs_number=None)
+    comparisons = compare_records(incoming, mine)
+    levels = {c.field: c.level for c in comparisons}
+    vetoes = {v.code for v in find_vetoes(incoming, mine, comparisons)}
+    if vetoes & {"dob_far_apart", "generation_suffix"}:
+        return True
+    if "twins" in vetoes and levels["forename"] == "different":
+        return True
+    return levels["dob"] == levels["surname"] == levels["forename"] == "different"
 
 
 def _incoming_record(details: PatientDetails, nhs: str | None, placeholder: bool) -> PersonRecord:

@@ -31,11 +31,13 @@ def admit_patient(cmd: cmds.AdmitPatient, uow: UnitOfWork) -> int:
     ward, bed = _location(s, cmd.visit)
     at = cmd.visit.admitted_at or cmd.occurred_at
     stay = _active_stay(s, patient, cmd.visit, classes=("I",))
+    # An admission ends the A&E attendance it comes from, whichever stay it lands in.
+    for attendance in _active_stays(s, patient, classes=("E",)):
+        if stay is None or attendance.admitted_at <= at:
+            _end_attendance(uow, attendance, at)
     if stay is not None:
         # A repeated admission for the same stay: treat it as "this is where they are now".
         return _move(uow, stay, ward, bed, cmd.visit, at)
-    for attendance in _active_stays(s, patient, classes=("E",)):
-        _end_attendance(uow, attendance, at)
     stay = Stay(
         patient=patient,
         visit_number=cmd.visit.visit_number,

@@ -29,6 +29,9 @@ class Occupant:
     location: Bed | None
     doctor: Doctor
     admitted_at: datetime
+    # Admitted from A&E: cancelling such an admission puts the patient back in A&E (the
+    # system does exactly that), which this model does not follow, so it cancels direct ones.
+    from_ae: bool = False
 
 
 @dataclass
@@ -175,6 +178,7 @@ class HospitalModel:
             bed,
             self.rng.choice(self.doctors[ward]),
             self.clock(),
+            from_ae=True,
         )
         return self._enter(occ, "A01", f"admitted from A&E {occ.patient.family_name} to {ward}")
 
@@ -261,7 +265,9 @@ class HospitalModel:
         recent = [
             o
             for o in self.people.values()
-            if o.patient_class == "I" and self.clock() - o.admitted_at < timedelta(minutes=5)
+            if o.patient_class == "I"
+            and not o.from_ae
+            and self.clock() - o.admitted_at < timedelta(minutes=5)
         ]
         if not recent:
             return None

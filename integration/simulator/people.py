@@ -59,6 +59,16 @@ class PatientFactory:
         self._practices = practices or ("P84001",)
         self._today = today
         self._serial = rng.randrange(100_000, 500_000)
+        # NHS numbers are unique to a person; a random draw from the test range repeats
+        # within a few thousand people, and the index would rightly take them for one.
+        self._nhs_numbers: set[str] = set()
+
+    def _unique_nhs_number(self) -> str:
+        while True:
+            number = test_range_nhs_number(self._rng)
+            if number not in self._nhs_numbers:
+                self._nhs_numbers.add(number)
+                return number
 
     def make(self, min_age: int = 16, max_age: int = 98) -> SimPatient:
         rng = self._rng
@@ -73,7 +83,7 @@ class PatientFactory:
         postcode = f"{rng.choice(POSTCODE_AREAS)} {inward}"
         return SimPatient(
             hospital_number=f"RM3{self._serial:07d}",
-            nhs_number=test_range_nhs_number(rng),
+            nhs_number=self._unique_nhs_number(),
             family_name=rng.choice(FAMILY),
             given_name=given,
             sex=sex,

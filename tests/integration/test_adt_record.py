@@ -58,6 +58,15 @@ def test_ae_attendance_then_admission_stops_the_ae_clock(services):
     assert bed_status(services, "AE", "M1") == "H"
 
 
+def test_admission_of_an_inpatient_seen_in_ae_ends_the_attendance_too(services):
+    """An A01 that lands on the patient's current inpatient stay (sent again after an A&E visit)
+    still stops the A&E clock: the patient cannot be on a ward and waiting in A&E at once."""
+    send(services, adt("A01", visit="V1", location="AMU^A^A1", admit_time="20261122090000"))
+    send(services, adt("A04", patient_class="E", location="AE^MAJ^M1", visit="E1"))
+    send(services, adt("A01", visit="V1", location="W4^A^A2", admit_time="20261122120000"))
+    assert stays(services) == [("JONES", "W4", "A2", "active"), ("JONES", "AE", None, "ended")]
+
+
 def test_cancel_admission_removes_stay_and_frees_bed(services):
     send(services, adt("A04", patient_class="E", location="AE^MAJ^M1", visit="E1"))
     send(services, adt("A01", visit="V2", location="AMU^A^A3"))

@@ -91,6 +91,51 @@ def test_nhs_number_tier(services):
     assert other[:3] == (pid, "nhs_number", False)
 
 
+def test_an_nhs_number_on_another_persons_details_is_not_a_link(services):
+    """A relative's NHS number typed on a registration passes the checksum; the rest of the
+    details say another person, so the holder's record is neither joined nor overwritten."""
+    holder = resolve(services, details("H1", nhs="9990000018"))[0]
+    stranger = details(
+        "AE5",
+        authority="WGH-AE",
+        nhs="9990000018",
+        family_name="OKAFOR",
+        given_names="Grace",
+        date_of_birth=date(1994, 7, 1),
+        sex="F",
+    )
+    new_id, tier, created, _ = resolve(services, stranger)
+    assert (tier, created) == ("new", True) and new_id != holder
+    twin = details("AE6", authority="WGH-AE", nhs="9990000018", given_names="Jacob")
+    twin_id, tier, created, _ = resolve(services, twin)  # same surname, birthday and home
+    assert (tier, created) == ("new", True) and twin_id not in (holder, new_id)
+    with services.read_session() as s:
+        kept = s.get_one(Patient, holder)
+        assert (kept.family_name, kept.given_names, kept.nhs_number) == (
+            "JONES",
+            "John",
+            "9990000018",
+        )
+        assert s.get_one(Patient, new_id).nhs_number is None
+        owner = select(PatientIdentifier.patient_id).where(PatientIdentifier.value == "9990000018")
+        assert s.scalars(owner).all() == [holder]
+    assert sorted(open_pairs(services)) == sorted(
+        [tuple(sorted((holder, new_id))), tuple(sorted((holder, twin_id)))]
+    )
+
+
+def test_an_nhs_number_with_little_else_still_links(services):
+    """Absent details are no evidence against the number (a result with a thin PID), nor is
+    what a slip explains (a wrong sex)."""
+    holder = resolve(services, details("H1", nhs="9990000018"))[0]
+    thin = PatientDetails(
+        identifiers=(Identifier("L1", "LAB", "PI"),), nhs_number="9990000018", family_name="JONES"
+    )
+    assert resolve(services, thin)[:2] == (holder, "nhs_number")
+    slip = details("X2", authority="OTHER", nhs="9990000018", sex="F")
+    assert resolve(services, slip)[:2] == (holder, "nhs_number")
+
+
 def test_probabilistic_auto_link_attaches_the_local_identifier(services):
     pid = resolve(services, details("H1"))[0]
     found = resolve(services, details("AE77", authority="WGH-AE", given_names="Jon"))
