@@ -20,6 +20,7 @@ one (a selector loop, no threads), so each has one of the machine's cores.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import selectors
 import socket
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +77,35 @@ def echo_server(port_file: str) -> None:
 # --- messages ----------------------------------------------------------------------------------
 
 
+SURNAMES = (
+    "SMITH JONES TAYLOR BROWN WILLIAMS WILSON JOHNSON DAVIES ROBINSON WRIGHT THOMPSON EVANS "
+    "WALKER WHITE ROBERTS GREEN HALL WOOD JACKSON CLARKE PATEL KHAN LEWIS JAMES PHILLIPS "
+    "MASON MITCHELL ROSE DAVIS RODRIGUEZ COX ALEXANDER MORGAN MOORE OKAFOR NGUYEN"
+).split()
+GIVEN = (
+    "Olivia Amelia Isla Ava Mia Ivy Lily Isabella Rosie Sophia Grace Freya Noah Oliver George "
+    "Arthur Muhammad Leo Harry Oscar Archie Henry Theodore Freddie Jack Charlie Adaeze Sian"
+).split()
+
+
+def person(prefix: str, i: int) -> str:
+    """PID-5 to PID-11 for a distinct synthetic person (name, birth date, address vary).
+
+    Every patient must be someone else: identical demographics across connections would be
+    linked by the master patient index as one person, and one connection's discharge would
+    then find its stay already gone (an AE the benchmark did not mean to measure).
+    """
+    h = int.from_bytes(hashlib.blake2b(f"{prefix}{i}".encode(), digest_size=8).digest(), "big")
+    family = f"{SURNAMES[h % len(SURNAMES)]}-{GIVEN[(h >> 8) % len(GIVEN)].upper()}"
+    given = GIVEN[(h >> 16) % len(GIVEN)]
+    born = date(1930, 1, 1) + timedelta(days=(h >> 24) % 30_000)
+    sex = "FM"[(h >> 40) % 2]
+    return (
+        f"{family}^{given}||{born:%Y%m%d}|{sex}|||{(h >> 44) % 300 + 1} Bench Road^^Sale^^"
+        f"M{(h >> 52) % 90 + 1} {(h >> 56) % 9 + 1}XX"
+    )
+
+
 def adt_stream(prefix: str, n: int) -> list[bytes]:
     """Admit, update, discharge for n/3 synthetic patients, unique MSH-10 each: all apply."""
     out: list[bytes] = []
@@ -90,7 +121,7 @@ def adt_stream(prefix: str, n: int) -> list[bytes]:
                 f"MSH|^~\\&|PAS|WGH|WARDBOARD|WGH|20261122091500||ADT^{trigger}^ADT_A01|{cid}|P|"
                 "2.5.1|||||GBR|UNICODE UTF-8",
                 f"EVN|{trigger}|20261122091500",
-                f"PID|1||{hn}^^^WGH^MR||BENCH^Patient{i}||19600101|F|||1 Bench Road^^Sale^^M33 7XX",
+                f"PID|1||{hn}^^^WGH^MR||{person(prefix, i)}",
                 "|".join(pv1).rstrip("|"),
             ]
             out.append(START + ("\r".join(segs) + "\r").encode() + END)

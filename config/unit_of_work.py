@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.id_cache import IdCache
+
 BeforeCommitHook = Callable[[Session, list[Any]], None]
 
 
@@ -27,8 +29,11 @@ class UnitOfWork:
         session_factory: sessionmaker[Session],
         write_lock: AbstractContextManager[Any] | None = None,
         before_commit: tuple[BeforeCommitHook, ...] = (),
+        ids: IdCache | None = None,
     ) -> None:
         self._session_factory = session_factory
+        # Shared by every unit of work of one factory: reference ids by code (a hint only).
+        self.ids = ids if ids is not None else IdCache()
         self._lock = write_lock or nullcontext()
         self._before_commit = before_commit
         self._events: list[Any] = []
@@ -90,6 +95,7 @@ class UnitOfWorkFactory:
         self._lock: AbstractContextManager[Any] | None = threading.RLock() if is_sqlite else None
         self._before_commit = before_commit
         self.single_writer = is_sqlite  # one write transaction at a time in this database
+        self.ids = IdCache()
 
     def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self._sessions, self._lock, self._before_commit)
+        return UnitOfWork(self._sessions, self._lock, self._before_commit, self.ids)

@@ -8,6 +8,8 @@ not applied when the process died is applied on the next start.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import (
     Index,
@@ -15,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     delete,
     func,
     select,
@@ -89,23 +92,33 @@ def claim_applied(
     ``ack`` None keeps the ACK already stored (the sender was answered before applying).
     Rejected entries can be claimed too: that is a replay after a person fixed the cause.
     """
+    # A Core statement on the session's connection: no ORM bulk-update machinery and no
+    # autoflush here (the handler's changes are flushed once, when its savepoint commits).
+    params: dict[str, object] = {"entry_id": entry_id, "at": at}
+    if ack is not None:
+        params.update(ack_code=ack_code, ack=ack)
+    result = session.connection().execute(_claim_statement(ack is not None), params)
+    return result.rowcount == 1
+
+
+@lru_cache(maxsize=2)
+def _claim_statement(with_ack: bool) -> Any:
+    table = InboundMessage.__table__
     values: dict[str, object] = {
         "state": APPLIED,
-        "applied_at": at,
+        "applied_at": bindparam("at", type_=table.c.applied_at.type),
         "error": None,
         "error_code": None,
-        "attempts": InboundMessage.attempts + 1,
+        "attempts": table.c.attempts + 1,
     }
-    if ack is not None:
-        values.update(ack_code=ack_code, ack=ack)
-    result = session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == entry_id)
-        .where(InboundMessage.state.in_((RECEIVED, FAILED, REJECTED)))
+    if with_ack:
+        values.update(ack_code=bindparam("ack_code"), ack=bindparam("ack", type_=table.c.ack.type))
+    return (
+        update(table)
+        .where(table.c.id == bindparam("entry_id"))
+        .where(table.c.state.in_((RECEIVED, FAILED, REJECTED)))
         .values(**values)
-        .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
 
 
 def purge(session: Session, older_than: datetime, batch: int = 5000) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from config.db import Base, UTCDateTime, utcnow
@@ -38,10 +38,26 @@ def record(
     actor: str = "",
     **detail: Any,
 ) -> None:
+    """Append one identity event, written at once.
+
+    A Core insert rather than ``session.add``: the HL7 applier writes several of these per
+    admission, and an ORM object each costs a flush's bookkeeping for a row nobody reads back
+    in the same transaction. ``patient_id`` (and ``other``) are ids, so those patients are
+    already in the database.
+    """
     if kind not in AUDIT_KINDS:
         raise ValueError(f"unknown identity event kind {kind!r}")
-    session.add(
-        IdentityEvent(
-            kind=kind, patient_id=patient_id, other_patient_id=other, actor=actor, detail=detail
-        )
+    session.connection().execute(  # no autoflush: the next flush writes what is pending
+        _INSERT,
+        {
+            "at": utcnow(),
+            "kind": kind,
+            "patient_id": patient_id,
+            "other_patient_id": other,
+            "actor": actor,
+            "detail": detail,
+        },
     )
+
+
+_INSERT = insert(IdentityEvent.__table__)  # type: ignore[arg-type]

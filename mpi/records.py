@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from mpi import nhs_number
@@ -75,8 +76,10 @@ def records_for(session: Session, patient_ids: Iterable[int]) -> dict[int, Perso
     ids = list(dict.fromkeys(patient_ids))
     if not ids:
         return {}
-    patients = session.scalars(
-        select(Patient).where(Patient.id.in_(ids)).where(Patient.merged_into_id.is_(None))
+    # Plain rows, not Patient objects: a search reads up to 60 candidates and never changes
+    # them (record_of only reads attributes, which a Row has under the same names).
+    patients = session.execute(
+        select(*_RECORD_COLUMNS).where(Patient.id.in_(ids)).where(Patient.merged_into_id.is_(None))
     ).all()
     names: dict[int, list[str]] = defaultdict(list)
     postcodes: dict[int, list[str]] = defaultdict(list)
@@ -96,8 +99,22 @@ def records_for(session: Session, patient_ids: Iterable[int]) -> dict[int, Perso
     return {p.id: record_of(p, names[p.id], postcodes[p.id]) for p in patients}
 
 
+_RECORD_COLUMNS = (
+    Patient.id,
+    Patient.nhs_number,
+    Patient.family_name,
+    Patient.given_names,
+    Patient.placeholder,
+    Patient.date_of_birth,
+    Patient.dob_placeholder,
+    Patient.sex,
+    Patient.postcode,
+    Patient.address,
+)
+
+
 def record_of(
-    p: Patient, previous_names: Iterable[str] = (), previous_postcodes: Iterable[str] = ()
+    p: Patient | Any, previous_names: Iterable[str] = (), previous_postcodes: Iterable[str] = ()
 ) -> PersonRecord:
     return person_record(
         str(p.id),
@@ -129,8 +146,10 @@ def refresh_keys(session: Session, patient: Patient, *, fresh: bool = False) -> 
     yet and nothing needs reading back (the feed's and registration's common case).
     """
     if fresh:
+        if patient.id is None:
+            session.flush()
         wanted = keys_for(record_of(patient), patient.placeholder)
-        session.add_all(BlockingKey(key=k, patient_id=patient.id) for k in sorted(wanted))
+        _insert_keys(session, patient.id, wanted)
         return
     if patient.merged_into_id is not None:
         session.execute(delete(BlockingKey).where(BlockingKey.patient_id == patient.id))
@@ -145,7 +164,18 @@ def refresh_keys(session: Session, patient: Patient, *, fresh: bool = False) -> 
             .where(BlockingKey.patient_id == patient.id)
             .where(BlockingKey.key.in_(gone))
         )
-    session.add_all(BlockingKey(key=k, patient_id=patient.id) for k in sorted(wanted - have))
+    _insert_keys(session, patient.id, wanted - have)
+
+
+_KEY_INSERT = insert(BlockingKey.__table__)  # type: ignore[arg-type]
+
+
+def _insert_keys(session: Session, patient_id: int, keys: set[str]) -> None:
+    """One executemany (Core, no RETURNING): the index rows are never read back as objects,
+    and an ORM insert each was a measurable part of every new patient's cost."""
+    if keys:
+        rows = [{"key": k, "patient_id": patient_id} for k in sorted(keys)]
+        session.connection().execute(_KEY_INSERT, rows)
 
 
 def normal_postcode(text: str | None) -> str | None:

@@ -18,9 +18,10 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from mpi import audit, nhs_number
@@ -105,20 +106,23 @@ def resolve_identity(
     nhs = _valid_nhs(details.nhs_number)
     placeholder = is_placeholder_name(details.family_name, details.given_names)
     patient, tier = _find_exact(session, details, nhs)
-    disputed_nhs = False
-    incoming_details = _incoming_record(details, None, False)
-    if (
+    disputed_nhs = (
         tier == "nhs_number"
         and patient is not None
         and not placeholder
-        and nhs_number_contradicted(session, patient, incoming_details)
-    ):
-        patient, tier, disputed_nhs = None, "new", True
+        and nhs_number_contradicted(session, patient, _incoming_record(details, None, False))
+    )
+    if disputed_nhs:
+        patient, tier = None, "new"
+    # A disputed NHS number stays with the record that holds it; attaching it below queues
+    # the two records for the clerks instead.
+    own_nhs = None if disputed_nhs else nhs
     created = False
     score: float | None = None
     queued: list[int] = []
+    new_fields: tuple[str, ...] = ()
     if patient is None:
-        incoming = _incoming_record(details, None if disputed_nhs else nhs, placeholder)
+        incoming = _incoming_record(details, own_nhs, placeholder)
         decisions = [] if placeholder else search(session, incoming, config=config)
         top = decisions[0] if decisions else None
         if top is not None and top.zone == "auto_link":
@@ -130,6 +134,10 @@ def resolve_identity(
                 created_origin=origin,
                 placeholder=placeholder,
                 dob_placeholder=looks_like_placeholder_dob(details.date_of_birth, placeholder),
+            )
+            # Demographics before the first flush: one INSERT, not an INSERT then an UPDATE.
+            new_fields = apply_demographics(
+                session, patient, details, own_nhs, placeholder, source=source, only=authoritative
             )
             session.add(patient)
             session.flush()
@@ -147,17 +155,12 @@ def resolve_identity(
                         live=origin is not None,
                     )
                     queued.append(other)
-    # A disputed NHS number stays with the record that holds it; attaching it below queues
-    # the two records for the clerks instead.
-    changed = apply_demographics(
-        session,
-        patient,
-        details,
-        None if disputed_nhs else nhs,
-        placeholder,
-        source=source,
-        only=authoritative,
-    )
+    if created:
+        changed = new_fields
+    else:
+        changed = apply_demographics(
+            session, patient, details, own_nhs, placeholder, source=source, only=authoritative
+        )
     _attach_identifiers(session, patient, details, nhs, tier, score, source)
     if created or changed:
         session.flush()
@@ -190,26 +193,45 @@ def search(
 
 
 _KEYS = BlockingKey.__table__.c  # type: ignore[attr-defined]
-# Built once: the interactive path runs it ~10 times a search, and building a statement costs
-# more than SQLite takes to answer it.
-_BLOCK = (
-    select(_KEYS.patient_id)
-    .where(_KEYS.key == bindparam("key"))
-    .limit(bindparam("n", literal_execute=False))
-)
+
+
+@lru_cache(maxsize=64)
+def _blocks(n_keys: int) -> Any:
+    """One statement reading ``n_keys`` blocks, each still an indexed read capped at ``n``.
+
+    A UNION ALL of per-key LIMITed reads (each wrapped as a subquery, which SQLite needs for
+    a LIMIT inside a compound select): the same index work as one query per key, in one round
+    trip. A search has 5-20 keys; building and running a statement each was a large part of
+    a new patient's cost. Built once per key count and cached.
+    """
+    parts = [
+        select(_KEYS.key, _KEYS.patient_id)
+        .where(_KEYS.key == bindparam(f"k{i}"))
+        .limit(bindparam("n", literal_execute=False))
+        .subquery()
+        .select()
+        for i in range(n_keys)
+    ]
+    return parts[0] if n_keys == 1 else union_all(*parts)
 
 
 def candidate_hits(session: Session, keys: set[str], max_block: int) -> Counter[int]:
     """Patients sharing a key with the number of keys each shares.
 
-    One indexed range read per key (Core, no ORM overhead); over-full blocks are skipped.
+    Indexed range reads, at most ``max_block + 1`` rows per key (Core, no ORM overhead, one
+    statement for all keys); over-full blocks are skipped.
     """
     found: Counter[int] = Counter()
-    conn = session.connection()
-    for key in sorted(keys):
-        members = conn.execute(_BLOCK, {"key": key, "n": max_block + 1}).scalars().all()
-        if len(members) <= max_block:
-            found.update(members)
+    if not keys:
+        return found
+    params: dict[str, Any] = {f"k{i}": key for i, key in enumerate(sorted(keys))}
+    params["n"] = max_block + 1
+    members: dict[str, list[int]] = {}
+    for key, patient_id in session.connection().execute(_blocks(len(keys)), params):
+        members.setdefault(key, []).append(patient_id)
+    for ids in members.values():
+        if len(ids) <= max_block:
+            found.update(ids)
     return found
 
 
@@ -308,23 +330,15 @@ def _valid_nhs(raw: str | None) -> str | None:
 def _find_exact(
     session: Session, details: PatientDetails, nhs: str | None
 ) -> tuple[Patient | None, str]:
+    by_identifier, by_nhs = _exact_queries()
     for ident in details.identifiers:
         found = session.scalars(
-            select(Patient)
-            .join(PatientIdentifier)
-            .where(PatientIdentifier.authority == ident.authority)
-            .where(PatientIdentifier.value == ident.value)
-            .where(PatientIdentifier.link_state == "linked")
+            by_identifier, {"authority": ident.authority, "value": ident.value}
         ).first()
         if found is not None:
             return survivor(session, found), "identifier"
     if nhs:
-        found = session.scalars(
-            select(Patient)
-            .where(Patient.nhs_number == nhs)
-            .where(Patient.merged_into_id.is_(None))
-            .order_by(Patient.id)
-        ).first()
+        found = session.scalars(by_nhs, {"nhs": nhs}).first()
         if found is not None:
             return found, "nhs_number"
     return None, "new"
@@ -358,6 +372,25 @@ def nhs_number_contradicted(session: Session, patient: Patient, incoming: Person
     if "twins" in vetoes and levels["forename"] == "different":
         return True
     return levels["dob"] == levels["surname"] == levels["forename"] == "different"
+
+
+@lru_cache(maxsize=1)
+def _exact_queries() -> tuple[Any, Any]:
+    """Built once (every ADT message runs them; building costs more than SQLite answering)."""
+    by_identifier = (
+        select(Patient)
+        .join(PatientIdentifier)
+        .where(PatientIdentifier.authority == bindparam("authority"))
+        .where(PatientIdentifier.value == bindparam("value"))
+        .where(PatientIdentifier.link_state == "linked")
+    )
+    by_nhs = (
+        select(Patient)
+        .where(Patient.nhs_number == bindparam("nhs"))
+        .where(Patient.merged_into_id.is_(None))
+        .order_by(Patient.id)
+    )
+    return by_identifier, by_nhs
 
 
 def _incoming_record(details: PatientDetails, nhs: str | None, placeholder: bool) -> PersonRecord:
@@ -396,14 +429,12 @@ def _attach_identifiers(
         value = nhs or details.nhs_number.strip()[:40]
         wanted.append((NHS_AUTHORITY, value, "NH", nhs is not None))
     link_source = "probabilistic" if tier == "probabilistic" else "exact"
+    missing = [(a, v) for a, v, _t, _ok in wanted if (a, v) not in known]
+    owners = _owners(session, missing)
     for authority, value, id_type, valid in wanted:
         if (authority, value) in known:
             continue
-        owner = session.scalar(
-            select(PatientIdentifier.patient_id)
-            .where(PatientIdentifier.authority == authority)
-            .where(PatientIdentifier.value == value)
-        )
+        owner = owners.get((authority, value))
         if owner is not None:
             # Held by another record: a possible duplicate for the clerks, never a silent
             # re-pointing of someone else's number.
@@ -431,6 +462,19 @@ def _attach_identifiers(
             score=score,
             valid=valid,
         )
+
+
+def _owners(session: Session, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Who already holds each (authority, value): one query for all of a message's ids."""
+    if not pairs:
+        return {}
+    found = session.execute(
+        select(
+            PatientIdentifier.authority, PatientIdentifier.value, PatientIdentifier.patient_id
+        ).where(PatientIdentifier.value.in_(sorted({v for _a, v in pairs})))
+    )
+    wanted = set(pairs)
+    return {(a, v): pid for a, v, pid in found if (a, v) in wanted}
 
 
 def _queue_conflict(session: Session, patient: Patient, owner_id: int, source: str) -> None:

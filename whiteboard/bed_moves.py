@@ -40,6 +40,33 @@ def place(session: Session, stay: Stay, ward: Ward, bed: Bed | None, at: datetim
     stay.occupancies.append(occ)
 
 
+def start(session: Session, stay: Stay, ward: Ward, bed: Bed | None, at: datetime) -> None:
+    """``place`` for a stay not yet in the session (an admission or registration).
+
+    The same rows as ``place``, written in one flush: the bed's other occupant is looked up
+    before the new stay exists, and the stay goes in with its ward, bed and first occupancy
+    already set (``place`` on a new stay costs an INSERT, an UPDATE of the stay's bed and a
+    read of its empty occupancy list). The occupancy carries the stay's clinician.
+    """
+    if bed is not None:
+        _evict_other_occupant(session, None, bed, at)
+        bed.set_status("O", at)
+    clinician = stay.clinician
+    if clinician is not None and clinician.id is None:
+        session.flush()  # a clinician first seen in this message: its id goes on the interval
+    stay.ward = ward
+    stay.bed = bed
+    stay.occupancies = [
+        BedOccupancy(
+            ward_id=ward.id,
+            bed_id=bed.id if bed else None,
+            clinician_id=clinician.id if clinician is not None else None,
+            started_at=at,
+        )
+    ]
+    session.add(stay)
+
+
 def vacate(stay: Stay, at: datetime, *, bed_status: str = "H") -> None:
     """End the stay's current occupancy; its bed is left needing cleaning."""
     occ = current_occupancy(stay)
@@ -75,16 +102,14 @@ def resume(session: Session, stay: Stay, occ: BedOccupancy, at: datetime) -> Non
         occ.bed_id = None
 
 
-def _occupant(session: Session, bed: Bed, exclude: Stay) -> Stay | None:
-    return session.scalars(
-        select(Stay)
-        .where(Stay.bed_id == bed.id)
-        .where(Stay.state == "active")
-        .where(Stay.id != exclude.id)
-    ).first()
+def _occupant(session: Session, bed: Bed, exclude: Stay | None) -> Stay | None:
+    query = select(Stay).where(Stay.bed_id == bed.id).where(Stay.state == "active")
+    if exclude is not None:
+        query = query.where(Stay.id != exclude.id)
+    return session.scalars(query).first()
 
 
-def _evict_other_occupant(session: Session, stay: Stay, bed: Bed, at: datetime) -> None:
+def _evict_other_occupant(session: Session, stay: Stay | None, bed: Bed, at: datetime) -> None:
     """Two patients in one bed means a discharge or transfer we have not been told about yet.
 
     Keep the other patient on their ward without a bed rather than losing them from the board.
@@ -92,7 +117,12 @@ def _evict_other_occupant(session: Session, stay: Stay, bed: Bed, at: datetime) 
     other = _occupant(session, bed, exclude=stay)
     if other is None:
         return
-    log.warning("bed %s given to stay %s while stay %s still held it", bed.code, stay.id, other.id)
+    log.warning(
+        "bed %s given to stay %s while stay %s still held it",
+        bed.code,
+        stay.id if stay is not None else "(new)",
+        other.id,
+    )
     occ = current_occupancy(other)
     if occ is not None:
         occ.ended_at = max(at, occ.started_at)

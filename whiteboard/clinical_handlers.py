@@ -291,9 +291,19 @@ def set_responsible_clinician(
     return stay.id
 
 
-def note_responsible(session: Session, stay: Stay, at: datetime) -> None:
-    """Append to the stay's clinician history when the responsible clinician changes."""
+def note_responsible(session: Session, stay: Stay, at: datetime, *, new_stay: bool = False) -> None:
+    """Append to the stay's clinician history when the responsible clinician changes.
+
+    ``new_stay``: the stay was created in this transaction, so it has no history to read.
+    """
     if stay.clinician is None:
+        return
+    if new_stay:
+        if stay.clinician.id is None or stay.id is None:
+            session.flush()
+        session.add(
+            ResponsibleClinician(stay_id=stay.id, clinician_id=stay.clinician.id, from_time=at)
+        )
         return
     session.flush()
     last = session.scalars(

@@ -8,8 +8,9 @@ because losing a patient from the board is worse than a late correction.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from config.unit_of_work import UnitOfWork
@@ -24,15 +25,20 @@ from whiteboard.clinical_handlers import note_responsible
 from whiteboard.errors import InvalidCommand, NoSuchStay, UnknownLocation, UnknownPatient
 from whiteboard.models import Bed, Clinician, Stay, Ward
 
+_T = TypeVar("_T")
+
 
 def admit_patient(cmd: cmds.AdmitPatient, uow: UnitOfWork) -> int:
     s = uow.session
-    patient = resolve_identity(s, cmd.patient).patient
-    ward, bed = _location(s, cmd.visit)
+    resolution = resolve_identity(s, cmd.patient)
+    patient = resolution.patient
+    ward, bed = _location(uow, cmd.visit)
     at = cmd.visit.admitted_at or cmd.occurred_at
-    stay = _active_stay(s, patient, cmd.visit, classes=("I",))
+    # A patient created just now has no stays: nothing to look up.
+    current = [] if resolution.created else _active_stays(s, patient, classes=("I", "E"))
+    stay = _pick_stay([st for st in current if st.patient_class == "I"], cmd.visit)
     # An admission ends the A&E attendance it comes from, whichever stay it lands in.
-    for attendance in _active_stays(s, patient, classes=("E",)):
+    for attendance in [st for st in current if st.patient_class == "E"]:
         if stay is None or attendance.admitted_at <= at:
             _end_attendance(uow, attendance, at)
     if stay is not None:
@@ -43,13 +49,12 @@ def admit_patient(cmd: cmds.AdmitPatient, uow: UnitOfWork) -> int:
         visit_number=cmd.visit.visit_number,
         patient_class="I",
         admitted_at=at,
-        clinician=_clinician(s, cmd.visit.clinician),
+        clinician=_clinician(uow, cmd.visit.clinician),
         ward=ward,
     )
-    s.add(stay)
-    bed_moves.place(s, stay, ward, bed, at)
+    bed_moves.start(s, stay, ward, bed, at)
     s.flush()
-    note_responsible(s, stay, at)
+    note_responsible(s, stay, at, new_stay=True)
     uow.add_event(events.PatientAdmitted(stay.id, patient.id, ward.code))
     return stay.id
 
@@ -60,10 +65,15 @@ def register_patient(cmd: cmds.RegisterPatient, uow: UnitOfWork) -> int:
     # Registration searches the index before it creates; an A&E record is re-checked by the
     # 24-hour sweep because details given at the front desk are often incomplete.
     origin = "AE" if patient_class == "E" else "OP"
-    patient = resolve_identity(s, cmd.patient, origin=origin, source="registration").patient
-    ward, bed = _location(s, cmd.visit)
+    resolution = resolve_identity(s, cmd.patient, origin=origin, source="registration")
+    patient = resolution.patient
+    ward, bed = _location(uow, cmd.visit)
     at = cmd.visit.admitted_at or cmd.occurred_at
-    stay = _active_stay(s, patient, cmd.visit, classes=(patient_class,))
+    stay = (
+        None
+        if resolution.created
+        else _active_stay(s, patient, cmd.visit, classes=(patient_class,))
+    )
     if stay is not None:
         return _move(uow, stay, ward, bed, cmd.visit, at)
     stay = Stay(
@@ -71,13 +81,12 @@ def register_patient(cmd: cmds.RegisterPatient, uow: UnitOfWork) -> int:
         visit_number=cmd.visit.visit_number,
         patient_class=patient_class,
         admitted_at=at,
-        clinician=_clinician(s, cmd.visit.clinician),
+        clinician=_clinician(uow, cmd.visit.clinician),
         ward=ward,
     )
-    s.add(stay)
-    bed_moves.place(s, stay, ward, bed, at)
+    bed_moves.start(s, stay, ward, bed, at)
     s.flush()
-    note_responsible(s, stay, at)
+    note_responsible(s, stay, at, new_stay=True)
     uow.add_event(events.PatientRegistered(stay.id, patient.id, ward.code))
     return stay.id
 
@@ -85,7 +94,7 @@ def register_patient(cmd: cmds.RegisterPatient, uow: UnitOfWork) -> int:
 def transfer_patient(cmd: cmds.TransferPatient, uow: UnitOfWork) -> int:
     s = uow.session
     patient = resolve_identity(s, cmd.patient).patient
-    ward, bed = _location(s, cmd.visit)
+    ward, bed = _location(uow, cmd.visit)
     stay = _active_stay(s, patient, cmd.visit, classes=("I", "E", "O"))
     if stay is None:
         admit = cmds.AdmitPatient(cmd.occurred_at, cmd.patient, cmd.visit, source=cmd.source)
@@ -115,11 +124,11 @@ def update_patient_information(cmd: cmds.UpdatePatientInformation, uow: UnitOfWo
     s = uow.session
     resolution = resolve_identity(s, cmd.patient)
     patient = resolution.patient
-    stays = _active_stays(s, patient, classes=("I", "E", "O"))
+    stays = [] if resolution.created else _active_stays(s, patient, classes=("I", "E", "O"))
     changed = bool(resolution.changed_fields)
     if cmd.visit is not None and cmd.visit.clinician is not None:
-        stay = _active_stay(s, patient, cmd.visit, classes=("I", "E", "O"))
-        clinician = _clinician(s, cmd.visit.clinician)
+        stay = _pick_stay(stays, cmd.visit)
+        clinician = _clinician(uow, cmd.visit.clinician)
         if stay is not None and stay.clinician_id != (clinician.id if clinician else None):
             stay.clinician = clinician
             note_responsible(s, stay, cmd.occurred_at)
@@ -162,7 +171,7 @@ def cancel_transfer(cmd: cmds.CancelTransfer, uow: UnitOfWork) -> int:
     if stay is None:
         raise NoSuchStay(f"no current stay whose transfer to cancel for {_who(cmd.patient)}")
     wrong_ward = stay.ward.code
-    back_ward, back_bed = _location(s, cmd.visit)
+    back_ward, back_bed = _location(uow, cmd.visit)
     previous = bed_moves.undo_current(s, stay, cmd.occurred_at)
     if (
         previous is not None
@@ -288,8 +297,7 @@ def end_leave(cmd: cmds.EndLeave, uow: UnitOfWork) -> int:
 
 
 def set_bed_status(cmd: cmds.SetBedStatus, uow: UnitOfWork) -> int:
-    s = uow.session
-    ward, bed = _location(s, cmds.VisitDetails("I", cmd.location))
+    ward, bed = _location(uow, cmds.VisitDetails("I", cmd.location))
     if bed is None:
         raise UnknownLocation(f"no bed {cmd.location.bed!r} on ward {ward.code}")
     if cmd.status == "O" or bed.status == "O":
@@ -313,7 +321,7 @@ def _move(
 ) -> int:
     s = uow.session
     from_ward = stay.ward.code
-    clinician = _clinician(s, visit.clinician)
+    clinician = _clinician(uow, visit.clinician)
     if clinician is not None:
         stay.clinician = clinician
         note_responsible(s, stay, at)
@@ -358,55 +366,87 @@ def _resume_attendance_ended_by(uow: UnitOfWork, stay: Stay, at: datetime) -> No
     )
 
 
-def _location(session: Session, visit: cmds.VisitDetails) -> tuple[Ward, Bed | None]:
+def _location(uow: UnitOfWork, visit: cmds.VisitDetails) -> tuple[Ward, Bed | None]:
     if visit.location is None or not visit.location.ward:
         raise InvalidCommand("no assigned patient location (PV1-3) in the visit")
     loc = visit.location
-    ward = session.scalars(select(Ward).where(Ward.code == loc.ward)).first()
+    ward = _cached(uow, Ward, "ward", loc.ward, lambda w: w.code == loc.ward)
     if ward is None:
-        raise UnknownLocation(
-            f"unknown ward {loc.ward!r} in PV1-3: add it to the ward layout, then replay"
-        )
+        ward = uow.session.scalars(select(Ward).where(Ward.code == loc.ward)).first()
+        if ward is None:
+            raise UnknownLocation(
+                f"unknown ward {loc.ward!r} in PV1-3: add it to the ward layout, then replay"
+            )
+        uow.ids.put("ward", loc.ward, ward.id)
     bed = None
     if loc.bed:
-        bed = session.scalars(
-            select(Bed).where(Bed.ward_id == ward.id).where(Bed.code == loc.bed)
-        ).first()
+        key = (ward.id, loc.bed)
+        bed = _cached(uow, Bed, "bed", key, lambda b: (b.ward_id, b.code) == key)
+        if bed is None:
+            bed = uow.session.scalars(
+                select(Bed).where(Bed.ward_id == ward.id).where(Bed.code == loc.bed)
+            ).first()
+            if bed is not None:
+                uow.ids.put("bed", key, bed.id)
     return ward, bed
 
 
-def _clinician(session: Session, ref: cmds.ClinicianRef | None) -> Clinician | None:
+def _cached(uow: UnitOfWork, model: type[_T], kind: str, key: Any, still: Any) -> _T | None:
+    """The row remembered for ``key`` if it is still there and still that key (config/id_cache)."""
+    row_id = uow.ids.get(kind, key)
+    if row_id is None:
+        return None
+    row = uow.session.get(model, row_id)
+    if row is None or not still(row):
+        uow.ids.forget(kind, key)
+        return None
+    return row
+
+
+def _clinician(uow: UnitOfWork, ref: cmds.ClinicianRef | None) -> Clinician | None:
     if ref is None or not ref.code:
         return None
-    clinician = session.scalars(select(Clinician).where(Clinician.code == ref.code)).first()
+    session = uow.session
+    clinician = _cached(uow, Clinician, "clinician", ref.code, lambda c: c.code == ref.code)
     if clinician is None:
-        clinician = Clinician(code=ref.code)
-        session.add(clinician)
-    if ref.family_name:
+        clinician = session.scalars(select(Clinician).where(Clinician.code == ref.code)).first()
+        if clinician is None:
+            clinician = Clinician(code=ref.code)
+            session.add(clinician)
+        else:
+            uow.ids.put("clinician", ref.code, clinician.id)
+    # Only real changes: an unchanged name must not make the row dirty (a flush and an UPDATE).
+    if ref.family_name and clinician.family_name != ref.family_name:
         clinician.family_name = ref.family_name
-    if ref.given_names:
+    if ref.given_names and clinician.given_names != ref.given_names:
         clinician.given_names = ref.given_names
-    if ref.prefix:
+    if ref.prefix and clinician.prefix != ref.prefix:
         clinician.prefix = ref.prefix
     return clinician
 
 
 def _active_stays(session: Session, patient: Patient, classes: tuple[str, ...]) -> list[Stay]:
-    return list(
-        session.scalars(
-            select(Stay)
-            .where(Stay.patient_id == patient.id)
-            .where(Stay.state == "active")
-            .where(Stay.patient_class.in_(classes))
-            .order_by(Stay.admitted_at.desc(), Stay.id.desc())
-        )
-    )
+    return list(session.scalars(_ACTIVE_STAYS, {"patient_id": patient.id, "classes": classes}))
+
+
+# Built once: every ADT message reads the patient's current stays.
+_ACTIVE_STAYS = (
+    select(Stay)
+    .where(Stay.patient_id == bindparam("patient_id"))
+    .where(Stay.state == "active")
+    .where(Stay.patient_class.in_(bindparam("classes", expanding=True)))
+    .order_by(Stay.admitted_at.desc(), Stay.id.desc())
+)
 
 
 def _active_stay(
     session: Session, patient: Patient, visit: cmds.VisitDetails, classes: tuple[str, ...]
 ) -> Stay | None:
-    stays = _active_stays(session, patient, classes)
+    return _pick_stay(_active_stays(session, patient, classes), visit)
+
+
+def _pick_stay(stays: list[Stay], visit: cmds.VisitDetails) -> Stay | None:
+    """The stay a message means among the patient's current ones (newest first)."""
     if visit.visit_number:
         for stay in stays:
             if stay.visit_number == visit.visit_number:

@@ -8,10 +8,10 @@ socket is never in a room that receives the full view.
 
 from __future__ import annotations
 
-import copy
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from whiteboard.auth.models import PatientPrivacy
@@ -27,18 +27,22 @@ def surname_and_initial(display_name: str) -> str:
 
 
 def redact_for_kiosk(session: Session, snapshot: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(snapshot)
+    """The kiosk view of ``snapshot``, which is left as it was.
+
+    Only the patient entries change, so only they are copied (one level); the rest (bays,
+    counts, alert lists) is shared with the staff view and must be treated as read-only by
+    whoever sends them. A deep copy of the whole snapshot was a sixth of each board push.
+    """
+    out = dict(snapshot)
+    if "patients" in out:
+        out["patients"] = [dict(p) for p in out["patients"]]
     stay_ids = [
         int(p["key"][2:]) for p in out.get("patients", []) if str(p.get("key", "")).startswith("s-")
     ]
-    privacy: dict[int, PatientPrivacy] = {}
+    privacy: dict[int, Any] = {}
     if stay_ids:
-        rows = session.execute(
-            select(Stay.id, PatientPrivacy)
-            .join(PatientPrivacy, PatientPrivacy.patient_id == Stay.patient_id)
-            .where(Stay.id.in_(stay_ids))
-        ).all()
-        privacy = {stay_id: pp for stay_id, pp in rows}
+        rows = session.execute(_privacy_query(), {"ids": stay_ids}).all()
+        privacy = {row.id: row for row in rows}
     for p in out.get("patients", []):
         pp = privacy.get(int(p["key"][2:])) if str(p.get("key", "")).startswith("s-") else None
         if pp is not None and pp.confidential:
@@ -54,3 +58,15 @@ def redact_for_kiosk(session: Session, snapshot: dict[str, Any]) -> dict[str, An
         p["nhs_number"] = None
     out["privacy"] = "kiosk"
     return out
+
+
+@lru_cache(maxsize=1)
+def _privacy_query() -> Any:
+    """Built once: the kiosk view is made on every push."""
+    return (
+        select(
+            Stay.id, PatientPrivacy.confidential, PatientPrivacy.alias, PatientPrivacy.initials_only
+        )
+        .join(PatientPrivacy, PatientPrivacy.patient_id == Stay.patient_id)
+        .where(Stay.id.in_(bindparam("ids", expanding=True)))
+    )

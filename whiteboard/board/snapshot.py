@@ -6,11 +6,13 @@ and a screen that missed a push is made right by the next one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Date, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from config.clinical import ClinicalRules
@@ -86,42 +88,12 @@ def build_snapshot(
     With ``rules`` the patients carry their alerts (and the A&E breach list or the beds due
     free are added); without, ``alerts`` stay empty (the benchmark's baseline).
     """
-    ward = session.execute(
-        select(Ward.id, Ward.code, Ward.name, Ward.kind, Ward.version).where(Ward.code == ward_code)
-    ).first()
+    queries = _queries()
+    ward = session.execute(queries.ward, {"code": ward_code}).first()
     if ward is None:
         return None
-    beds = session.execute(
-        select(Bed.id, Bed.code, Bed.label, Bed.status, Bed.bay_id, Bay.code, Bay.name)
-        .outerjoin(Bay, Bay.id == Bed.bay_id)
-        .where(Bed.ward_id == ward.id)
-        .order_by(Bay.position, Bed.position)
-    ).all()
-    stays = session.execute(
-        select(
-            Stay.id,
-            Stay.patient_id,
-            Stay.patient_class,
-            Stay.bed_id,
-            Stay.admitted_at,
-            Patient.family_name,
-            Patient.given_names,
-            Patient.nhs_number,
-            Patient.sex,
-            Patient.date_of_birth,
-            Clinician.code.label("doctor_code"),
-            Clinician.prefix.label("doctor_prefix"),
-            Clinician.given_names.label("doctor_given"),
-            Clinician.family_name.label("doctor_family"),
-            Stay.leave_started_at,
-            Stay.leave_ended_at,
-        )
-        .join(Patient, Patient.id == Stay.patient_id)
-        .outerjoin(Clinician, Clinician.id == Stay.clinician_id)
-        .where(Stay.ward_id == ward.id)
-        .where(Stay.state == "active")
-        .order_by(Stay.admitted_at, Stay.id)
-    ).all()
+    beds = session.execute(queries.beds, {"ward_id": ward.id}).all()
+    stays = session.execute(queries.stays, {"ward_id": ward.id}).all()
     numbers = _hospital_numbers(session, [row.patient_id for row in stays])
     today = now.astimezone(ZoneInfo(tz_name)).date()
     stay_by_bed = {row.bed_id: row.id for row in stays if row.bed_id is not None}
@@ -194,24 +166,7 @@ def _visiting(
     session: Session, ward_id: int, today: date, present: set[int], numbers: dict[int, str]
 ) -> list[dict[str, Any]]:
     """Outpatients booked to visit this ward today, shown as visiting (one batched query)."""
-    rows = session.execute(
-        select(
-            OutpatientBooking.id,
-            OutpatientBooking.patient_id,
-            OutpatientBooking.visit_time,
-            OutpatientBooking.reason,
-            Patient.family_name,
-            Patient.given_names,
-            Patient.nhs_number,
-            Patient.sex,
-            Patient.date_of_birth,
-        )
-        .join(Patient, Patient.id == OutpatientBooking.patient_id)
-        .where(OutpatientBooking.ward_id == ward_id)
-        .where(OutpatientBooking.visit_date == today)
-        .where(OutpatientBooking.cancelled_at.is_(None))
-        .order_by(OutpatientBooking.visit_time, OutpatientBooking.id)
-    ).all()
+    rows = session.execute(_queries().visiting, {"ward_id": ward_id, "today": today}).all()
     missing = [r.patient_id for r in rows if r.patient_id not in numbers]
     numbers = {**numbers, **_hospital_numbers(session, missing)}
     out = []
@@ -244,14 +199,86 @@ def _hospital_numbers(session: Session, patient_ids: list[int]) -> dict[int, str
     """Each patient's hospital number (MR), else any local identifier."""
     if not patient_ids:
         return {}
-    rows = session.execute(
-        select(PatientIdentifier.patient_id, PatientIdentifier.id_type, PatientIdentifier.value)
-        .where(PatientIdentifier.patient_id.in_(patient_ids))
-        .where(PatientIdentifier.authority != NHS_AUTHORITY)
-        .order_by(PatientIdentifier.id)
-    ).all()
+    rows = session.execute(_queries().numbers, {"ids": patient_ids}).all()
     out: dict[int, str] = {}
     for patient_id, id_type, value in rows:
         if id_type == "MR" or patient_id not in out:
             out[patient_id] = value
     return out
+
+
+@dataclass(frozen=True)
+class _Queries:
+    ward: Any
+    beds: Any
+    stays: Any
+    visiting: Any
+    numbers: Any
+
+
+@lru_cache(maxsize=1)
+def _queries() -> _Queries:
+    """The snapshot's statements, built once with bound parameters.
+
+    A snapshot runs on every change a ward sees; building five select() constructs each time
+    cost about as much Python as running them (the database answers these in microseconds).
+    """
+    ward = select(Ward.id, Ward.code, Ward.name, Ward.kind, Ward.version).where(
+        Ward.code == bindparam("code")
+    )
+    beds = (
+        select(Bed.id, Bed.code, Bed.label, Bed.status, Bed.bay_id, Bay.code, Bay.name)
+        .outerjoin(Bay, Bay.id == Bed.bay_id)
+        .where(Bed.ward_id == bindparam("ward_id"))
+        .order_by(Bay.position, Bed.position)
+    )
+    stays = (
+        select(
+            Stay.id,
+            Stay.patient_id,
+            Stay.patient_class,
+            Stay.bed_id,
+            Stay.admitted_at,
+            Patient.family_name,
+            Patient.given_names,
+            Patient.nhs_number,
+            Patient.sex,
+            Patient.date_of_birth,
+            Clinician.code.label("doctor_code"),
+            Clinician.prefix.label("doctor_prefix"),
+            Clinician.given_names.label("doctor_given"),
+            Clinician.family_name.label("doctor_family"),
+            Stay.leave_started_at,
+            Stay.leave_ended_at,
+        )
+        .join(Patient, Patient.id == Stay.patient_id)
+        .outerjoin(Clinician, Clinician.id == Stay.clinician_id)
+        .where(Stay.ward_id == bindparam("ward_id"))
+        .where(Stay.state == "active")
+        .order_by(Stay.admitted_at, Stay.id)
+    )
+    visiting = (
+        select(
+            OutpatientBooking.id,
+            OutpatientBooking.patient_id,
+            OutpatientBooking.visit_time,
+            OutpatientBooking.reason,
+            Patient.family_name,
+            Patient.given_names,
+            Patient.nhs_number,
+            Patient.sex,
+            Patient.date_of_birth,
+        )
+        .join(Patient, Patient.id == OutpatientBooking.patient_id)
+        .where(OutpatientBooking.ward_id == bindparam("ward_id"))
+        .where(OutpatientBooking.visit_date == bindparam("today", type_=Date))
+        .where(OutpatientBooking.cancelled_at.is_(None))
+        .order_by(OutpatientBooking.visit_time, OutpatientBooking.id)
+    )
+    numbers = (
+        select(PatientIdentifier.patient_id, PatientIdentifier.id_type, PatientIdentifier.value)
+        .where(PatientIdentifier.patient_id.in_(bindparam("ids", expanding=True)))
+        .where(PatientIdentifier.authority != NHS_AUTHORITY)
+        .order_by(PatientIdentifier.id)
+    )
+    return _Queries(ward, beds, stays, visiting, numbers)
