@@ -17,7 +17,11 @@ from whiteboard.models.gp_synopsis import (
     GpSynopsisMedication,
 )
 from whiteboard.models.orders import Order, Result
-from whiteboard.models.report_summaries import ObservationDaySummary, ObservationSummaryState
+from whiteboard.models.report_summaries import (
+    ObservationDaySummary,
+    ObservationSummaryState,
+    ObservationWardDay,
+)
 from whiteboard.models.scheduling import SchedulerJobRun, SchedulerLease
 from whiteboard.models.staff import Clinician
 from whiteboard.models.stay import BedOccupancy, Stay
@@ -37,6 +41,7 @@ __all__ = [
     "Observation",
     "ObservationDaySummary",
     "ObservationSummaryState",
+    "ObservationWardDay",
     "Order",
     "OutpatientBooking",
     "Referral",

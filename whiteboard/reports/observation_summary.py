@@ -8,6 +8,9 @@ and the report adds them up. It is kept exact, not approximately fresh:
   report runs, restricted to some stays; only the split of a stay's last set between "not
   taken" and "not yet due" depends on "now", so that set's due time is stored and compared
   with "now" when the report is read.
+- **Per day and ward.** The report reads ``observation_ward_day`` (the per-stay rows added up,
+  some 15,000 rows a year for 40 wards); each recount adds its stays' change to it with an
+  atomic ``ON CONFLICT DO UPDATE`` increment.
 - **Same unit of work.** Every flush that touches a stay's sets, its bed intervals, or its
   discharge, state, class or ward marks the stay (``track_changes``); before the unit of work
   commits, ``SummaryHook`` recounts the marked stays' rows in the same transaction. A set
@@ -45,6 +48,7 @@ from whiteboard.models import (
     Observation,
     ObservationDaySummary,
     ObservationSummaryState,
+    ObservationWardDay,
     Stay,
 )
 from whiteboard.reports.observations_on_time import CountRow, due_sets, hour_to_day
@@ -81,23 +85,28 @@ def usable(conn: Connection, tz: ZoneInfo, rules: ClinicalRules, now: datetime) 
 
 
 def read_counts(conn: Connection, period: Period, now: datetime) -> list[CountRow]:
-    """(day, ward id, on time, late, not taken, not yet due, continuous) for the period."""
-    s = ObservationDaySummary
-    now_ms = to_ms(now)
-    rows = conn.execute(
-        select(
-            s.day,
-            s.ward_id,
-            func.sum(s.on_time),
-            func.sum(s.late),
-            func.count(s.open_due_ms).filter(s.open_due_ms < now_ms),
-            func.count(s.open_due_ms).filter(s.open_due_ms >= now_ms),
-            func.sum(s.continuous),
-        )
-        .where(s.day >= period.start, s.day <= period.end)
-        .group_by(s.day, s.ward_id)
+    """(day, ward id, on time, late, not taken, not yet due, continuous) for the period: the
+    day-ward totals, with the open sets still not due at ``now`` (a stay's last set, due after
+    ``now``: a handful, found by index) told apart from those not taken."""
+    w, s = ObservationWardDay, ObservationDaySummary
+    totals = conn.execute(
+        select(w.day, w.ward_id, w.on_time, w.late, w.open_sets, w.continuous)
+        .where(w.day >= period.start, w.day <= period.end)
+        .where(w.on_time + w.late + w.open_sets + w.continuous > 0)
     ).all()
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    pending = {
+        (day, ward): n
+        for day, ward, n in conn.execute(
+            select(s.day, s.ward_id, func.count())
+            .where(s.open_due_ms >= to_ms(now), s.day >= period.start, s.day <= period.end)
+            .group_by(s.day, s.ward_id)
+        )
+    }
+    rows: list[CountRow] = []
+    for day, ward, on_time, late, open_sets, continuous in totals:
+        not_yet_due = pending.get((day, ward), 0)
+        rows.append((day, ward, on_time, late, open_sets - not_yet_due, not_yet_due, continuous))
+    return rows
 
 
 @dataclass
@@ -160,18 +169,103 @@ def count_stays(
     ]
 
 
-def recount(conn: Connection, stay_ids: Iterable[int], tz: ZoneInfo, rules: ClinicalRules) -> int:
-    """Replace these stays' rows with a fresh count; returns the rows written."""
+_TOTALS = ("on_time", "late", "continuous", "open_sets")
+
+
+def _stay_totals(conn: Connection, stay_ids: list[int]) -> dict[tuple[date, int], list[int]]:
+    s = ObservationDaySummary
+    return {
+        (day, ward): [int(on_time), int(late), int(continuous), int(opens)]
+        for day, ward, on_time, late, continuous, opens in conn.execute(
+            select(
+                s.day,
+                s.ward_id,
+                func.sum(s.on_time),
+                func.sum(s.late),
+                func.sum(s.continuous),
+                func.count(s.open_due_ms),
+            )
+            .where(s.stay_id.in_(stay_ids))
+            .group_by(s.day, s.ward_id)
+        )
+    }
+
+
+def _add_to_ward_days(conn: Connection, changes: dict[tuple[date, int], list[int]]) -> None:
+    """Add each change to its day-ward row (created if missing), atomically in the database
+    (``ON CONFLICT DO UPDATE`` with increments), so concurrent units of work both count."""
+    rows = [
+        {"day": day, "ward_id": ward, **dict(zip(_TOTALS, change, strict=True))}
+        for (day, ward), change in changes.items()
+        if any(change)
+    ]
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    stmt = upsert(ObservationWardDay)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["day", "ward_id"],
+        set_={name: getattr(ObservationWardDay, name) + stmt.excluded[name] for name in _TOTALS},
+    )
+    conn.execute(stmt, rows)
+
+
+def recount(
+    conn: Connection,
+    stay_ids: Iterable[int],
+    tz: ZoneInfo,
+    rules: ClinicalRules,
+    *,
+    ward_days: bool = True,
+) -> int:
+    """Replace these stays' rows with a fresh count and add the difference to the day-ward
+    totals (``ward_days=False``: leave those to be rebuilt whole); returns the rows written."""
     ids = sorted(set(stay_ids))
     written = 0
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
+        before = _stay_totals(conn, chunk) if ward_days else {}
         conn.execute(delete(ObservationDaySummary).where(ObservationDaySummary.stay_id.in_(chunk)))
         rows = count_stays(conn, chunk, tz, rules)
         if rows:
             conn.execute(insert(ObservationDaySummary), rows)
         written += len(rows)
+        if ward_days:
+            changes: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+            for row in rows:
+                change = changes[(row["day"], row["ward_id"])]
+                change[0] += row["on_time"]
+                change[1] += row["late"]
+                change[2] += row["continuous"]
+                change[3] += row["open_due_ms"] is not None
+            for key, old in before.items():
+                change = changes[key]
+                for i, value in enumerate(old):
+                    change[i] -= value
+            _add_to_ward_days(conn, changes)
     return written
+
+
+def rebuild_ward_days(conn: Connection) -> None:
+    """The day-ward totals afresh from the per-stay rows (the end of ``build``)."""
+    s = ObservationDaySummary
+    conn.execute(delete(ObservationWardDay))
+    conn.execute(
+        insert(ObservationWardDay).from_select(
+            ["day", "ward_id", *_TOTALS],
+            select(
+                s.day,
+                s.ward_id,
+                func.sum(s.on_time),
+                func.sum(s.late),
+                func.sum(s.continuous),
+                func.count(s.open_due_ms),
+            ).group_by(s.day, s.ward_id),
+        )
+    )
 
 
 # --- kept with the record ------------------------------------------------------------------
@@ -247,6 +341,7 @@ def build(
             )
         )
         conn.execute(delete(ObservationDaySummary))
+        conn.execute(delete(ObservationWardDay))
     with begin() as conn:
         ids = list(
             conn.scalars(select(Observation.stay_id).distinct().order_by(Observation.stay_id))
@@ -255,10 +350,13 @@ def build(
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]
         with begin() as conn:
-            written += recount(conn, part, tz, rules)
+            written += recount(conn, part, tz, rules, ward_days=False)
         if progress:
             progress(min(start + chunk, len(ids)), len(ids))
     with begin() as conn:
+        # Units of work committed while building added their changes to the totals; the totals
+        # are made afresh from the per-stay rows in the transaction that makes them "ready".
+        rebuild_ward_days(conn)
         conn.execute(
             update(ObservationSummaryState)
             .where(ObservationSummaryState.id == STATE_ID)

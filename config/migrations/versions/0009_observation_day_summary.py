@@ -1,4 +1,5 @@
-"""observation_day_summary and its state: the "observations on time" report's summary
+"""observation_day_summary, observation_ward_day and their state: the "observations on time"
+report's summary
 
 The table starts empty and is not in use until built for the configured time zone and rules
 (``python run.py reports build-observation-summary``, or the scheduler's
@@ -43,6 +44,23 @@ def upgrade() -> None:
         ['day', 'ward_id'],
         unique=False,
     )
+    op.create_index(
+        'ix_observation_day_summary_open_due_ms',
+        'observation_day_summary',
+        ['open_due_ms'],
+        unique=False,
+    )
+    op.create_table(
+        'observation_ward_day',
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('ward_id', sa.Integer(), nullable=False),
+        sa.Column('on_time', sa.Integer(), nullable=False),
+        sa.Column('late', sa.Integer(), nullable=False),
+        sa.Column('continuous', sa.Integer(), nullable=False),
+        sa.Column('open_sets', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['ward_id'], ['ward.id']),
+        sa.PrimaryKeyConstraint('day', 'ward_id'),
+    )
     op.create_table(
         'observation_summary_state',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -56,5 +74,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('observation_summary_state')
+    op.drop_table('observation_ward_day')
+    op.drop_index('ix_observation_day_summary_open_due_ms', table_name='observation_day_summary')
     op.drop_index('ix_observation_day_summary_day_ward', table_name='observation_day_summary')
     op.drop_table('observation_day_summary')
