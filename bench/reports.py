@@ -8,8 +8,10 @@ Generates the hospital straight into SQLite (bulk inserts, with progress), then 
 - every manager report page, CSV and PNG chart for the default 12 weeks and for a full year
   (target <= 1 s a page), through the Flask app signed on as a manager;
 - the managers' weekly email built (five reports over 12 weeks and their charts).
-Observation sets (about every 6 h) are generated for the last 12 weeks only, to keep the
-generation short; decisions to admit for a third of A&E attendances.
+Observation sets (every 3-13 h) are generated for the whole history (``--obs-days``, default
+365; about a million sets), then the "observations on time" summary is built (timed, with
+progress) and the report is counted both from the summary and directly, checked equal and timed;
+decisions to admit for a third of A&E attendances.
 Figures are printed with their ratio to the baseline. The data is synthetic and seeded.
 """
 
@@ -68,7 +70,7 @@ def _insert(conn, table, rows: list[dict], label: str) -> None:  # type: ignore[
         progress(label, min(start + CHUNK, len(rows)), len(rows))
 
 
-def generate(path: Path, beds: int, days: int, seed: int = 7) -> dict[str, int]:
+def generate(path: Path, beds: int, days: int, obs_days: int, seed: int = 7) -> dict[str, int]:
     """A hospital of ``beds`` beds (25 a ward), 6 consultants a ward, ``days`` of history."""
     rng = random.Random(seed)
     for suffix in ("", "-wal", "-shm"):
@@ -132,7 +134,7 @@ def generate(path: Path, beds: int, days: int, seed: int = 7) -> dict[str, int]:
         vte: list[dict] = []
         plans: list[dict] = []
         observations: list[dict] = []
-        obs_from = NOW - timedelta(days=84)
+        obs_from = NOW - timedelta(days=obs_days)
         rules = ClinicalRules()
         scores: dict[tuple[int, int | None], Any] = {}  # NEWS2 as the handler stores it
         # NEWS2 totals 0, 1, 2, 5 (intervals 12 h, 4 h, 4 h, 1 h) in proportions like a ward's.
@@ -320,6 +322,61 @@ class CountingInbox:
         return "250 OK"
 
 
+def build_summary(path: Path) -> None:
+    """The "observations on time" summary for the generated sets (bulk inserts bypass the
+    units of work that keep it), as ``reports build-observation-summary`` builds it."""
+    from whiteboard.reports import observation_summary
+
+    engine = make_engine(f"sqlite:///{path}")
+    rules = ClinicalRules()
+    with engine.connect() as conn:
+        if not observation_summary.needs_build(conn, TZ, rules):
+            print("observation summary: already built")
+            engine.dispose()
+            return
+    print("building the observation summary ...")
+    t0 = time.perf_counter()
+    rows = observation_summary.build(
+        engine.begin, TZ, rules, lambda done, total: progress("stays counted", done, total)
+    )
+    print(f"  {rows:,} stay-day rows in {time.perf_counter() - t0:.1f} s")
+    engine.dispose()
+
+
+def compare_observations(services: Any, baseline: float) -> None:
+    """The full-year report from the summary and counted directly: same figures, and times."""
+    from whiteboard.reports.observations_on_time import observations_on_time
+    from whiteboard.reports.period import Period
+
+    period = Period(SENT_ON - timedelta(days=365), SENT_ON - timedelta(days=1))
+    rules = services.settings.clinical
+    results = {}
+    for use_summary in (False, True):
+        times = []
+        for _ in range(3):
+            with services.read_session() as session:
+                t0 = time.perf_counter()
+                report = observations_on_time(
+                    session, period, TZ, rules, NOW, use_summary=use_summary
+                )
+                times.append(time.perf_counter() - t0)
+        results[report.source] = report
+        took = statistics.median(times)
+        print(
+            f"  observations on time, full year, {report.source:7}: {took * 1000:8.1f} ms "
+            f"({took / baseline:,.0f}x baseline); {report.total.due:,} sets due, "
+            f"{report.total.on_time:,} on time"
+        )
+    direct, summary = results["direct"], results["summary"]
+    same = (
+        direct.total == summary.total
+        and direct.by_week == summary.by_week
+        and direct.by_ward_week == summary.by_ward_week
+    )
+    print(f"  summary and direct count identical: {same}")
+    assert same, "the summary parted from the direct count"
+
+
 def measure(path: Path) -> None:
     from aiosmtpd.controller import Controller
 
@@ -362,6 +419,9 @@ def measure(path: Path) -> None:
                 samples.append(time.perf_counter() - t0)
         baseline = statistics.median(samples)
         print(f"\nbaseline: SELECT COUNT(*) FROM stay  {baseline * 1000:.1f} ms")
+
+        print("observations on time, the report function alone (median of 3):")
+        compare_observations(services, baseline)
 
         with services.engine.begin() as conn:  # so a --reuse run sends every email again
             conn.execute(text("DELETE FROM email_delivery"))
@@ -438,17 +498,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--beds", type=int, default=1000)
     parser.add_argument("--days", type=int, default=365)
+    parser.add_argument(
+        "--obs-days", type=int, default=365, help="Days of observation sets (default: a year)."
+    )
     parser.add_argument("--out", type=Path, default=Path("/tmp/wardboard-bench-reports.sqlite"))
     parser.add_argument("--reuse", action="store_true", help="Measure an existing database.")
     args = parser.parse_args()
     if not args.reuse:
         print(f"generating {args.beds} beds x {args.days} days into {args.out} ...")
         t0 = time.perf_counter()
-        counts = generate(args.out, args.beds, args.days)
+        counts = generate(args.out, args.beds, args.days, min(args.obs_days, args.days))
         print(
             f"generated in {time.perf_counter() - t0:.1f} s: "
             + ", ".join(f"{v:,} {k}" for k, v in counts.items())
         )
+    build_summary(args.out)
     measure(args.out)
 
 

@@ -40,6 +40,7 @@ from whiteboard.board.versions import bump_ward_versions
 from whiteboard.clinical_handlers import bind_rules
 from whiteboard.gp_handlers import GP_HANDLERS
 from whiteboard.handlers import COMMAND_HANDLERS
+from whiteboard.reports import observation_summary
 
 if TYPE_CHECKING:
     from config.scheduler import SchedulerLeader
@@ -132,8 +133,15 @@ def bootstrap(
         else Destinations()
     )
     uow_factory = UnitOfWorkFactory(
-        engine, before_commit=(bump_ward_versions, audit_record_changes, OutboxHook(destinations))
+        engine,
+        before_commit=(
+            bump_ward_versions,
+            audit_record_changes,
+            OutboxHook(destinations),
+            observation_summary.SummaryHook(settings.timezone, settings.clinical),
+        ),
     )
+    observation_summary.track_changes(uow_factory.listen)
     clock = Clock()
     publisher = BoardPublisher(
         sessions, emit or _no_emit, settings.timezone, settings.clinical, clock.now, emit_kiosk

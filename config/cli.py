@@ -302,6 +302,45 @@ def email_managers(week_end: object, dry_run: bool) -> None:
         sys.exit(1)
 
 
+@cli.group()
+def reports() -> None:
+    """Manager reports."""
+
+
+@reports.command("build-observation-summary")
+def reports_build_observation_summary() -> None:
+    """Count every stay's observation sets into the "observations on time" summary, with
+    progress (after an upgrade, a change of time zone or observation rules, or bulk loads)."""
+    from zoneinfo import ZoneInfo
+
+    from config.bootstrap import bootstrap
+    from whiteboard.reports import observation_summary
+
+    settings = _settings(board_push_enabled=False)
+    services = bootstrap(settings)
+    state = {"shown": 0}
+
+    def progress(done: int, total: int) -> None:
+        if state["shown"] == 0:
+            click.echo(f"counting the observation sets of {total:,} stays")
+        if done - state["shown"] >= max(total // 20, 1) or done == total:
+            click.echo(f"  {done:,}/{total:,} stays ({100 * done // max(total, 1)}%)")
+            state["shown"] = done
+
+    try:
+        rows = observation_summary.build(
+            lambda: observation_summary.write_transaction(services.uow_factory),
+            ZoneInfo(settings.timezone),
+            settings.clinical,
+            progress,
+        )
+    except Exception as exc:  # a database that is not there or not upgraded
+        raise click.ClickException(f"could not build the summary: {exc}") from None
+    finally:
+        services.stop()
+    click.echo(f"observation summary ready: {rows:,} stay-day rows")
+
+
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), required=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)

@@ -92,6 +92,29 @@ def run_managers_email() -> None:
     send_managers_email(current_services())
 
 
+def run_observation_summary() -> None:
+    """Build the "observations on time" summary when it is missing or was built for another
+    time zone or other observation rules; otherwise nothing (units of work keep it current)."""
+    from zoneinfo import ZoneInfo
+
+    from whiteboard.reports import observation_summary
+
+    services = current_services()
+    tz = ZoneInfo(services.settings.timezone)
+    rules = services.settings.clinical
+    with services.engine.connect() as conn:
+        if not observation_summary.needs_build(conn, tz, rules):
+            return
+    log.info("observation summary: building")
+    rows = observation_summary.build(
+        lambda: observation_summary.write_transaction(services.uow_factory),
+        tz,
+        rules,
+        lambda done, total: log.info("observation summary: %d/%d stays", done, total),
+    )
+    log.info("observation summary: ready, %d stay-day rows", rows)
+
+
 def run_mpi_sweep() -> None:
     from mpi.sweep import run_sweep
 
@@ -204,6 +227,14 @@ def default_jobs(settings: Settings | None = None) -> list[JobSpec]:
             # Files stay in the folder until imported; a run missed while the server was down
             # is made up on start within 6 hours.
             misfire_grace_time=6 * 3600,
+        ),
+        JobSpec(
+            id="observation-summary",
+            func="config.scheduler:run_observation_summary",
+            name="Build the observations-on-time summary when missing or stale",
+            trigger="interval",
+            trigger_args={"minutes": 15},
+            misfire_grace_time=None,
         ),
         JobSpec(
             id="hl7-batch-folder",

@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.id_cache import IdCache
@@ -99,3 +99,7 @@ class UnitOfWorkFactory:
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self._sessions, self._lock, self._before_commit, self.ids)
+
+    def listen(self, name: str, fn: Callable[..., Any]) -> None:
+        """Register a session event (e.g. ``after_flush``) on every unit of work's session."""
+        event.listen(self._sessions, name, fn)

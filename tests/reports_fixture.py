@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from config.clinical import ClinicalRules
@@ -146,12 +146,23 @@ def build_hospital(session: Session, *, with_vte_table: bool) -> dict[str, int]:
             session.add(
                 VteAssessment(stay_id=ids[label], assessed_at=z(when), assessed_by="C0000001")
             )
+            # Kept on the plan as the handler keeps it (the boards read it there).
+            _plan(session, ids[label]).vte_assessed_at = z(when)
         session.flush()
     return ids
 
 
+def _plan(session: Session, stay_id: int) -> StayPlan:
+    plan = session.get(StayPlan, stay_id)
+    if plan is None:
+        plan = StayPlan(stay_id=stay_id)
+        session.add(plan)
+    return plan
+
+
 def drop_vte_table(session: Session) -> None:
     session.execute(delete(VteAssessment))
+    session.execute(update(StayPlan).values(vte_assessed_at=None))
 
 
 # NEWS2 sets with known scores (adults): total 0 -> next due in 12 h; 1 -> 4 h; 5 -> 1 h;
@@ -204,19 +215,24 @@ def add_observations(session: Session, ids: dict[str, int]) -> None:
         ("P7", "2026-10-26T00:00", ZERO),
     ]
     rules = ClinicalRules()
+    latest: dict[str, Observation] = {}
     for label, when, values in sets:
         # The score the rule gives when the set is recorded, stored as the handler does.
         stay = session.get(Stay, ids[label])
         age = age_on(stay.patient.date_of_birth, z(when).date())
         score = score_news2(ObservationSet(taken_at=z(when), **values), rules, age_years=age)
-        session.add(
-            Observation(
-                stay_id=ids[label],
-                taken_at=z(when),
-                recorded_by="N0000001",
-                news2_total=score.total,
-                news2_band=score.band,
-                **values,
-            )
+        row = Observation(
+            stay_id=ids[label],
+            taken_at=z(when),
+            recorded_by="N0000001",
+            news2_total=score.total,
+            news2_band=score.band,
+            **values,
         )
+        session.add(row)
+        latest[label] = row  # the sets are listed in time order per stay
+    session.flush()
+    # The plan points at each stay's latest set, as the handler keeps it.
+    for label, row in latest.items():
+        _plan(session, ids[label]).latest_observation_id = row.id
     session.flush()

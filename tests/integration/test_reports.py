@@ -244,3 +244,101 @@ def test_twelve_hour_waits_on_both_clocks(hospital):
     assert (a4["minutes"], a4["trolley_minutes"], a4["still_in_department"]) == (750, 720, True)
     assert a4["decision_to_admit_at"].strftime("%H:%M %Z") == "09:30 GMT"
     assert after.by_week[D26].trolley_waits == 1 and after.total.trolley_waits == 1
+
+
+def test_breaches_go_to_the_doctor_in_charge_when_the_four_hours_ran_out(services):
+    """Hand-built attendances on Monday 2 November 2026 (GMT), each with its handovers in the
+    clinician history; the doctor on the record at the end is not the one who is counted.
+
+    H1 arrived 10:00Z, left 16:00Z: Okafor 10:00, Brown 13:30 (before the 14:00Z mark),
+       Chen 15:00 (after): Brown
+    H2 arrived 10:00Z, left 15:00Z: Okafor 10:00, Brown 14:30 (after the mark): Okafor
+    H3 arrived 11:00Z, left 16:00Z: Okafor 11:00, Chen 15:00 exactly at the mark: Chen
+    H4 arrived 09:00Z, left 13:30Z, no history, Brown on the record: Brown
+    H5 arrived 12:00Z, still in at 18:00Z: Okafor 12:00, Brown 17:00 (after 16:00Z): Okafor
+    H6 arrived 08:00Z, left 12:00Z (exactly 240 min: no breach), Okafor then Chen 09:00
+    """
+    from sqlalchemy import select
+
+    from mpi.models import Patient
+    from whiteboard.alerts.evaluate import alerts_for_attendance
+    from whiteboard.alerts.facts import DoctorInCharge
+    from whiteboard.board.clinical_facts import (
+        attendance_facts,
+        clinician_name,
+        load_clinical_rows,
+    )
+    from whiteboard.models import Clinician, ResponsibleClinician, Stay, Ward
+
+    def z(text_: str) -> datetime:
+        return datetime.fromisoformat(text_).replace(tzinfo=UTC)
+
+    with services.uow_factory() as uow:
+        s = uow.session
+        ae = s.scalars(select(Ward).where(Ward.code == "AE")).one()
+        okafor = s.scalars(select(Clinician).where(Clinician.code == "C1234567")).one()
+        brown = Clinician(code="C7100001", family_name="Brown", given_names="Beatrice")
+        chen = Clinician(code="C7100002", family_name="Chen", given_names="Wei")
+        s.add_all([brown, chen])
+        s.flush()
+        for label, arrived, left, history, on_record in (
+            ("H1", "10:00", "16:00", [(okafor, "10:00"), (brown, "13:30"), (chen, "15:00")], chen),
+            ("H2", "10:00", "15:00", [(okafor, "10:00"), (brown, "14:30")], brown),
+            ("H3", "11:00", "16:00", [(okafor, "11:00"), (chen, "15:00")], chen),
+            ("H4", "09:00", "13:30", [], brown),
+            ("H5", "12:00", None, [(okafor, "12:00"), (brown, "17:00")], brown),
+            ("H6", "08:00", "12:00", [(okafor, "08:00"), (chen, "09:00")], chen),
+        ):
+            stay = Stay(
+                patient=Patient(family_name=f"Handover{label}", given_names="Pat"),
+                patient_class="E",
+                state="discharged" if left else "active",
+                ward=ae,
+                clinician=on_record,
+                admitted_at=z(f"2026-11-02T{arrived}"),
+                discharged_at=z(f"2026-11-02T{left}") if left else None,
+            )
+            s.add(stay)
+            s.flush()
+            for doctor, start in history:
+                s.add(
+                    ResponsibleClinician(
+                        stay_id=stay.id, clinician_id=doctor.id, from_time=z(f"2026-11-02T{start}")
+                    )
+                )
+        uow.commit()
+    now = z("2026-11-02T18:00")
+    rules = services.settings.clinical
+    day = date(2026, 11, 2)
+    with services.read_session() as s:
+        perf = ae_performance(s, Period(day, day), TZ, rules, now)
+        # The board's own attribution, for comparison: its loader and rule, one by one (the
+        # doctor on the record counts from arrival when there is no history, as on the board).
+        stays = s.execute(
+            select(Stay.id, Stay.admitted_at, Stay.discharged_at, Stay.state, Clinician)
+            .join(Clinician, Clinician.id == Stay.clinician_id)
+            .where(Stay.patient_class == "E")
+        ).all()
+        rows = load_clinical_rows(s, [r.id for r in stays])
+        board: dict[str, int] = {}
+        for r in stays:
+            doc = r.Clinician
+            current = DoctorInCharge(
+                r.admitted_at,
+                doc.code,
+                clinician_name(doc.prefix, doc.given_names, doc.family_name),
+            )
+            att = attendance_facts(
+                r.id,
+                r.admitted_at,
+                rows[r.id],
+                state=r.state,
+                ended_at=r.discharged_at,
+                current_doctor=current,
+            )
+            for alert in alerts_for_attendance(att, now, rules):
+                if alert.code == "ae_4h" and alert.responsible is not None:
+                    board[alert.responsible.name] = board.get(alert.responsible.name, 0) + 1
+    assert perf.by_day[day].attendances == 6 and perf.by_day[day].breaches == 5
+    assert perf.breaches_by_clinician == {"Dr A Okafor": 2, "Dr B Brown": 2, "Dr W Chen": 1}
+    assert board == perf.breaches_by_clinician

@@ -17,6 +17,11 @@ from whiteboard.models.gp_synopsis import (
     GpSynopsisMedication,
 )
 from whiteboard.models.orders import Order, Result
+from whiteboard.models.report_summaries import (
+    ObservationDaySummary,
+    ObservationSummaryState,
+    ObservationWardDay,
+)
 from whiteboard.models.scheduling import SchedulerJobRun, SchedulerLease
 from whiteboard.models.staff import Clinician
 from whiteboard.models.stay import BedOccupancy, Stay
@@ -34,6 +39,9 @@ __all__ = [
     "GpSynopsisEvent",
     "GpSynopsisMedication",
     "Observation",
+    "ObservationDaySummary",
+    "ObservationSummaryState",
+    "ObservationWardDay",
     "Order",
     "OutpatientBooking",
     "Referral",

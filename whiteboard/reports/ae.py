@@ -9,8 +9,12 @@ attendance's arrival day, like every other figure here.
 Each attendance is counted on its local arrival day. The clock is the board's own rule
 (``whiteboard.alerts.ae_clock``): a breach is MORE than the breach time after arrival, exactly
 240 minutes complies. An attendance still in the department at ``now`` is counted with its
-clock so far. The responsible clinician is the doctor on the attendance record; the record does
-not yet keep a history of handovers, so the breach goes to the doctor recorded last.
+clock so far. A breach goes to the doctor responsible at the moment the 4 hours ran out
+(arrival + 240 min, the board's ``ae_clock.responsible_at``): the latest entry of the
+attendance's clinician history (``responsible_clinician``, appended at every handover) that
+started at or before that moment. An attendance with no history counts its doctor on the record
+from arrival, as the board does; one whose history starts only after the moment has no
+responsible doctor then ("no doctor recorded").
 """
 
 from __future__ import annotations
@@ -26,9 +30,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from config.clinical import ClinicalRules
-from whiteboard.alerts.ae_clock import ae_clock
-from whiteboard.alerts.facts import AttendanceFacts
-from whiteboard.models import Clinician, Stay, StayPlan
+from whiteboard.alerts.ae_clock import ae_clock, responsible_at
+from whiteboard.alerts.facts import AttendanceFacts, DoctorInCharge
+from whiteboard.models import Clinician, ResponsibleClinician, Stay, StayPlan
 from whiteboard.reports.period import Period, local_midnight, week_start
 from whiteboard.reports.sql_time import HOUR_MS, epoch_ms, to_ms
 from whiteboard.reports.timestamps import fast_utc
@@ -105,6 +109,43 @@ def rule_limits_ms(rules: ClinicalRules) -> tuple[int, int, int]:
     return tuple(to_ms(EPOCH + limit) - to_ms(EPOCH) for limit in limits)  # type: ignore[return-value]
 
 
+def _check_handover_rule() -> None:
+    """The database picks the doctor at a moment as the latest history entry starting at or
+    before it; ask the board's rule about an entry starting exactly then and one a millisecond
+    later, so a changed rule fails loudly instead of parting from the report."""
+    before = DoctorInCharge(EPOCH - timedelta(hours=1), "OLD", "old")
+    for start, expected in ((EPOCH, "NEW"), (EPOCH + timedelta(milliseconds=1), "OLD")):
+        att = AttendanceFacts(
+            arrived_at=EPOCH - timedelta(hours=4),
+            responsible=(before, DoctorInCharge(start, "NEW", "new")),
+        )
+        doctor = responsible_at(att, EPOCH)
+        if doctor is None or doctor.code != expected:
+            raise RuntimeError(
+                "the board's rule for the doctor in charge at a moment changed: "
+                "update whiteboard/reports/ae.py (responsible_at_breach) to match it"
+            )
+
+
+def responsible_at_breach(breach_ms: int) -> Any:
+    """The clinician id responsible when the attendance's 4 hours ran out: the latest history
+    entry from that moment or before (ties: the later entry); with no history at all, the
+    doctor on the record; NULL when the history starts only after the moment."""
+    _check_handover_rule()
+    at_breach = (
+        select(ResponsibleClinician.clinician_id)
+        .where(ResponsibleClinician.stay_id == Stay.id)
+        .where(epoch_ms(ResponsibleClinician.from_time) <= epoch_ms(Stay.admitted_at) + breach_ms)
+        .order_by(ResponsibleClinician.from_time.desc(), ResponsibleClinician.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    has_history = (
+        select(ResponsibleClinician.id).where(ResponsibleClinician.stay_id == Stay.id).exists()
+    )
+    return case((has_history, at_breach), else_=Stay.clinician_id)
+
+
 def ae_performance(
     session: Session, period: Period, tz: ZoneInfo, rules: ClinicalRules, now: datetime
 ) -> AePerformance:
@@ -142,10 +183,11 @@ def ae_performance(
         .where(finished)
         .group_by(hour)
     ).all()
+    responsible = responsible_at_breach(breach_ms)
     breaches_by_doctor = conn.execute(
-        attendances(Stay.clinician_id, func.count())
+        attendances(responsible, func.count())
         .where(finished, length > breach_ms)
-        .group_by(Stay.clinician_id)
+        .group_by(responsible)
     ).all()
     # Read one by one: those still in the department at ``now`` (their clocks are running),
     # and finished ones long enough to be a 12-hour wait on either clock (the trolley clock
@@ -155,7 +197,7 @@ def ae_performance(
             Stay.id,
             fast_utc(Stay.admitted_at),
             fast_utc(Stay.discharged_at),
-            Stay.clinician_id,
+            responsible,
             fast_utc(StayPlan.decision_to_admit_at),
             finished,
         )
@@ -199,9 +241,7 @@ def ae_performance(
                 counts.breaches += breached
                 counts.twelve_hours += twelve
                 counts.trolley_waits += trolley
-            if breached:
-                # The record keeps one doctor per attendance (no handover history yet), so
-                # the doctor in charge when the clock passed 4 h is that doctor.
+            if breached:  # to the doctor in charge when the clock passed 4 h
                 by_clinician[doctors.get(clinician_id, NO_DOCTOR)] += 1
         if twelve or trolley:
             result.twelve_hour_waits.append(

@@ -363,7 +363,8 @@ REPORTS: dict[str, ReportKind] = {
             "ae",
             "A&E 4-hour performance",
             "Attendances by arrival day; a breach is more than 240 minutes from arrival "
-            "(exactly 240 complies). Breaches go to the doctor on the attendance.",
+            "(exactly 240 complies). Breaches go to the doctor responsible when the 4 hours ran "
+            "out (the handover history).",
             lambda s, p, tz, rules, now: ae_performance(s, p, tz, rules, now),
             _ae_tables,
             _ae_chart,

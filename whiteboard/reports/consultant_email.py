@@ -8,10 +8,11 @@ Built for every consultant at once with a handful of queries (not per consultant
 - VTE assessed within 14 h (admitted patients aged 16+): ``whiteboard.reports.vte`` (the
   ``vte_assessment`` table from the clinical-boards branch; "not available" until then) and
   the rule ``whiteboard.alerts.vte.vte_met_standard``
-- current inpatients with open alerts: ``whiteboard.alerts.evaluate.alerts_for_stay``, keeping
-  only alerts whose inputs the record holds today (long stay; VTE once its data is there).
-  Observations, EDD, results and referrals are not recorded yet, and their rules would report
-  "missing" for every patient, so they are left out rather than shown falsely.
+- current inpatients with open alerts: the boards' own evaluation, not a copy of it: the facts
+  loaded by ``whiteboard.board.clinical_facts`` (plan, VTE, latest observation set, referrals)
+  handed to ``whiteboard.alerts.evaluate.alerts_for_stay`` at 07:00, each alert named by the
+  label the board shows. Information badges (``info``: a low NEWS2, "NEWS2 n/a") are not open
+  alerts and are left out, as the A&E board leaves them out of its alerts.
 - EDDs today: current inpatients under the consultant whose estimated discharge date (the
   ``stay_plan`` the board keeps) is the sending day, with the expected time when one was given
 - long stays (7+ / 21+ days): ``whiteboard.alerts.long_stay``
@@ -37,7 +38,9 @@ from mpi.models import Patient
 from whiteboard.alerts.evaluate import alerts_for_stay
 from whiteboard.alerts.facts import StayFacts
 from whiteboard.alerts.long_stay import length_of_stay
+from whiteboard.alerts.model import Alert
 from whiteboard.alerts.vte import vte_counted, vte_due_at, vte_met_standard
+from whiteboard.board.clinical_facts import load_clinical_rows, stay_facts
 from whiteboard.board.snapshot import age_on
 from whiteboard.models import Clinician, Stay, StayPlan, Ward
 from whiteboard.reports.period import day_bounds
@@ -51,7 +54,11 @@ log = logging.getLogger(__name__)
 
 KIND = "consultant_morning"
 SEND_AT = time(7, 0)
-WIRED_ALERTS = {"long_stay"}  # plus "vte" when VTE data is available
+
+
+def open_alerts(stay: StayFacts, now: datetime, rules: ClinicalRules) -> list[Alert]:
+    """What the board shows for the stay at ``now``, most severe first, less its info badges."""
+    return [a for a in alerts_for_stay(stay, now, rules) if a.level != "info"]
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,8 @@ def build_consultant_reports(
         .order_by(Ward.code, Stay.admitted_at)
     ).all()
     vte = vte_assessments(session, {row[0] for row in admitted} | {row[0] for row in current})
-    wired = WIRED_ALERTS | ({"vte"} if vte.available else set())
+    # The board's loader: a fixed handful of queries for every current inpatient at once.
+    clinical = load_clinical_rows(session, [row[0] for row in current], responsible=False)
 
     def facts(row: Any) -> StayFacts:
         stay_id, _, admitted_at, discharged_at, _, _, _, dob = row
@@ -211,7 +219,9 @@ def build_consultant_reports(
     for row in current:
         report = reports[row[1]]
         stay = facts(row)
-        alerts = [a for a in alerts_for_stay(stay, now, rules) if a.code in wired]
+        # As the board builds them: its loaded rows, the patient's age today.
+        board_facts = stay_facts(row[0], row[2], age_on(row[7], sent_on), clinical[row[0]])
+        alerts = open_alerts(board_facts, now, rules)
         if alerts:
             report.alerts.append(line(row, "; ".join(a.label for a in alerts)))
         days = length_of_stay(stay, now).days

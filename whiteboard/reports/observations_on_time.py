@@ -23,7 +23,6 @@ is due at 04:00 GMT, three wall-clock hours later.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -38,7 +37,7 @@ from whiteboard.alerts.facts import ObservationSet, StayFacts
 from whiteboard.alerts.observations import observation_state
 from whiteboard.board.snapshot import age_on
 from whiteboard.models import BedOccupancy, Observation, Stay, Ward
-from whiteboard.reports.period import Period, local_midnight, week_start
+from whiteboard.reports.period import Period, week_start
 from whiteboard.reports.sql_time import HOUR_MS, epoch_ms, to_ms
 from whiteboard.reports.timestamps import fast_utc
 
@@ -67,6 +66,7 @@ class ObservationsOnTime:
     by_ward: dict[str, ObsCounts] = field(default_factory=dict)
     by_ward_week: dict[tuple[str, date], ObsCounts] = field(default_factory=dict)
     total: ObsCounts = field(default_factory=ObsCounts)
+    source: str = "direct"  # or "summary": read from the per-stay-day summary table
 
 
 _PARAMS = (
@@ -129,18 +129,11 @@ def _intervals_by_score(
     return intervals
 
 
-def observations_on_time(
-    session: Session, period: Period, tz: ZoneInfo, rules: ClinicalRules, now: datetime
-) -> ObservationsOnTime:
-    """Counted by the database: each set paired with the next in its stay (``LEAD``), its due
-    time from its stored score's interval (the rule's, see ``_intervals_by_score``), grouped
-    by the UTC hour it fell due (local days are whole UTC hours) and ward."""
-    start, end = period.bounds(tz)
-    start_ms, end_ms, now_ms = to_ms(start), to_ms(end), to_ms(now)
+def longest_interval(rules: ClinicalRules) -> timedelta:
+    """The longest interval the rule can give: a set taken this long before a moment cannot
+    fall due after it."""
     obs = rules.obs
-    # The longest interval the rule can give: a set taken this long before the period cannot
-    # fall due inside it.
-    longest = timedelta(
+    return timedelta(
         hours=max(
             obs.score_zero_hours,
             obs.low_score_hours,
@@ -149,15 +142,56 @@ def observations_on_time(
             obs.not_applicable_hours,
         )
     )
-    conn = session.connection()
-    in_range = (Observation.taken_at >= start - longest, Observation.taken_at <= now)
+
+
+@dataclass(frozen=True)
+class DueSets:
+    """The sets of inpatient stays paired with the next (``LEAD``), each with its due time, and
+    the statements that count them: shared by the report and its summary table, so both count
+    with the same SQL."""
+
+    sets: Any
+    due_ward: Any
+    taken_ward: Any
+
+    def count_if(self, condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    @property
+    def on_time(self) -> Any:
+        c = self.sets.c
+        return c.next.is_not(None) & (c.next <= c.due)
+
+    @property
+    def late(self) -> Any:
+        c = self.sets.c
+        return c.next.is_not(None) & (c.next > c.due)
+
+    @property
+    def open(self) -> Any:
+        """No later set and the patient still in when it fell due: not taken once the due
+        time has passed, not yet due before it."""
+        c = self.sets.c
+        return c.next.is_(None) & (c.left.is_(None) | (c.left > c.due))
+
+    @property
+    def judged(self) -> Any:
+        """Falls due, and not after the patient left (those are left out)."""
+        c = self.sets.c
+        return c.due.is_not(None) & (c.next.is_not(None) | c.left.is_(None) | (c.left > c.due))
+
+
+def due_sets(
+    conn: Any,
+    in_range: tuple[Any, ...],
+    tz: ZoneInfo,
+    rules: ClinicalRules,
+) -> DueSets | None:
+    """``in_range`` limits the sets read (a time window, or some stays); None when there are
+    none."""
     intervals = _intervals_by_score(conn, in_range, tz, rules)
-    report = ObservationsOnTime(wards=[])
-    days = list(period.days())
-    for day in days:
-        report.by_week.setdefault(week_start(day), ObsCounts())
     if not intervals:
-        return report
+        return None
     continuous = [
         (Observation.news2_total.is_(None) if t is None else Observation.news2_total == t)
         & (Observation.news2_band.is_(None) if b is None else Observation.news2_band == b)
@@ -207,56 +241,104 @@ def observations_on_time(
         )
         return func.coalesce(interval_ward, sets.c.stay_ward)
 
-    def count_if(condition: Any) -> Any:
-        return func.sum(case((condition, 1), else_=0))
+    return DueSets(sets, ward_at(sets.c.due), ward_at(sets.c.taken))
 
-    due, nxt, left = sets.c.due, sets.c.next, sets.c.left
-    still_in = left.is_(None) | (left > due)
-    due_hour, due_ward = due // HOUR_MS, ward_at(due)
-    by_due = conn.execute(
-        select(
-            due_hour,
-            due_ward,
-            count_if(nxt.is_not(None) & (nxt <= due)),
-            count_if(nxt.is_not(None) & (nxt > due)),
-            count_if(nxt.is_(None) & still_in & (due < now_ms)),
-            count_if(nxt.is_(None) & still_in & (due >= now_ms)),
-        )
-        .where(due.is_not(None), due >= start_ms, due < end_ms)
-        .where(nxt.is_not(None) | still_in)  # not those who left before it fell due
-        .group_by(due_hour, due_ward)
-    ).all()
-    taken_hour, taken_ward = sets.c.taken // HOUR_MS, ward_at(sets.c.taken)
-    by_continuous = conn.execute(
-        select(taken_hour, taken_ward, func.count())
-        .where(sets.c.continuous, sets.c.taken >= start_ms, sets.c.taken < end_ms)
-        .group_by(taken_hour, taken_ward)
-    ).all()
 
+def observations_on_time(
+    session: Session,
+    period: Period,
+    tz: ZoneInfo,
+    rules: ClinicalRules,
+    now: datetime,
+    *,
+    use_summary: bool = True,
+) -> ObservationsOnTime:
+    """Counted by the database: each set paired with the next in its stay (``LEAD``), its due
+    time from its stored score's interval (the rule's, see ``_intervals_by_score``), grouped
+    by the UTC hour it fell due (local days are whole UTC hours) and ward.
+
+    When the per-stay-day summary (``observation_summary``) is built for this time zone and
+    these rules, the counts are read from it instead: the same figures from a small table."""
+    from whiteboard.reports import observation_summary
+
+    report = ObservationsOnTime(wards=[])
+    days = list(period.days())
+    for day in days:
+        report.by_week.setdefault(week_start(day), ObsCounts())
+    conn = session.connection()
+    if use_summary and observation_summary.usable(conn, tz, rules, now):
+        rows = observation_summary.read_counts(conn, period, now)
+        report.source = "summary"
+    else:
+        rows = _direct_counts(conn, period, tz, rules, now)
+    if not rows:
+        return report
     ward_codes = dict(conn.execute(select(Ward.id, Ward.code)).all())
-    midnight_hours = [to_ms(local_midnight(day, tz)) // HOUR_MS for day in days]
-    weeks = [week_start(day) for day in days]
-
-    def targets(hour_no: int, ward_id: int) -> list[ObsCounts]:
-        week = weeks[bisect_right(midnight_hours, hour_no) - 1]
+    for day, ward_id, on_time, late, not_taken, not_yet_due, continuous in rows:
+        week = week_start(day)
         ward = ward_codes.get(ward_id, "?")
-        return [
+        for counts in (
             report.by_week[week],
             report.by_ward.setdefault(ward, ObsCounts()),
             report.by_ward_week.setdefault((ward, week), ObsCounts()),
             report.total,
-        ]
-
-    for hour_no, ward_id, on_time, late, not_taken, not_yet_due in by_due:
-        for counts in targets(hour_no, ward_id):
+        ):
             counts.on_time += int(on_time or 0)
             counts.late += int(late or 0)
             counts.not_taken += int(not_taken or 0)
             counts.not_yet_due += int(not_yet_due or 0)
-    for hour_no, ward_id, count in by_continuous:
-        for counts in targets(hour_no, ward_id):
-            counts.continuous += int(count)
+            counts.continuous += int(continuous or 0)
     report.wards = sorted(report.by_ward)
     report.by_ward = {w: report.by_ward[w] for w in report.wards}
     report.by_ward_week = dict(sorted(report.by_ward_week.items()))
     return report
+
+
+CountRow = tuple[date, int, int, int, int, int, int]
+
+
+def hour_to_day(hours: list[int], tz: ZoneInfo) -> dict[int, date]:
+    """Local day of each UTC hour number (UK local midnights are whole UTC hours)."""
+    return {h: datetime.fromtimestamp(h * 3600, tz=tz).date() for h in set(hours)}
+
+
+def _direct_counts(
+    conn: Any, period: Period, tz: ZoneInfo, rules: ClinicalRules, now: datetime
+) -> list[CountRow]:
+    """(local day, ward id, on time, late, not taken, not yet due, continuous) from the sets."""
+    start, end = period.bounds(tz)
+    start_ms, end_ms, now_ms = to_ms(start), to_ms(end), to_ms(now)
+    in_range = (
+        Observation.taken_at >= start - longest_interval(rules),
+        Observation.taken_at <= now,
+    )
+    q = due_sets(conn, in_range, tz, rules)
+    if q is None:
+        return []
+    c = q.sets.c
+    due_hour = c.due // HOUR_MS
+    by_due = conn.execute(
+        select(
+            due_hour,
+            q.due_ward,
+            q.count_if(q.on_time),
+            q.count_if(q.late),
+            q.count_if(q.open & (c.due < now_ms)),
+            q.count_if(q.open & (c.due >= now_ms)),
+        )
+        .where(q.judged, c.due >= start_ms, c.due < end_ms)
+        .group_by(due_hour, q.due_ward)
+    ).all()
+    taken_hour = c.taken // HOUR_MS
+    by_continuous = conn.execute(
+        select(taken_hour, q.taken_ward, func.count())
+        .where(c.continuous, c.taken >= start_ms, c.taken < end_ms)
+        .group_by(taken_hour, q.taken_ward)
+    ).all()
+    day_of = hour_to_day([r[0] for r in by_due] + [r[0] for r in by_continuous], tz)
+    rows: list[CountRow] = [
+        (day_of[hour], ward, on_time, late, not_taken, not_yet_due, 0)
+        for hour, ward, on_time, late, not_taken, not_yet_due in by_due
+    ]
+    rows += [(day_of[hour], ward, 0, 0, 0, 0, n) for hour, ward, n in by_continuous]
+    return rows
