@@ -113,7 +113,7 @@ class _Chunk:
         view.load_nhs(r.nhs for r in rows if r.nhs)
         known = {s.patient_id for s in view.idents.values() if s is not None}
         known.update(pid for ids in view.nhs.values() for pid in ids)
-        view.load_patients(known, with_keys=True)
+        view.load_patients(known)
         searching = []
         for r in rows:
             if r.placeholder or self._exact_in_store(r):
