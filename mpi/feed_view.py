@@ -22,8 +22,10 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     Connection,
     Table,
+    any_,
     bindparam,
     delete,
     func,
@@ -32,11 +34,13 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from config.db import utcnow
 from mpi.audit import IdentityEvent
 from mpi.history import BlockingKey, PatientAddress, PatientName
 from mpi.matching.prepared import PreparedRecord, prepare
+from mpi.matching.record import PersonRecord
 from mpi.models import Patient, PatientIdentifier
 from mpi.records import record_of
 from mpi.review import ReviewPair
@@ -95,15 +99,34 @@ class PatientState:
     dirty: bool = False
     prepared: PreparedRecord | None = None
 
-    def record(self) -> PreparedRecord:
+    def record(self, cache: PreparedCache | None = None) -> PreparedRecord:
         """The matching record (as ``records_for`` builds it), prepared once per change."""
         if self.prepared is None:
             postcodes = [pc for pc in self.postcodes if pc]
-            self.prepared = prepare(record_of(self, self.names, postcodes))  # type: ignore[arg-type]
+            plain = record_of(self, self.names, postcodes)  # type: ignore[arg-type]
+            self.prepared = cache.prepared(plain) if cache is not None else prepare(plain)
         return self.prepared
 
     def touched(self) -> None:
         self.prepared = None
+
+
+class PreparedCache:
+    """Prepared records kept from chunk to chunk, keyed by the whole record (id and every
+    field), so a stored patient found again by a later chunk is not normalised again; a
+    changed patient has a different record and misses. Bounded: cleared when full."""
+
+    def __init__(self, size: int = 200_000) -> None:
+        self._size = size
+        self._prepared: dict[PersonRecord, PreparedRecord] = {}
+
+    def prepared(self, record: PersonRecord) -> PreparedRecord:
+        found = self._prepared.get(record)
+        if found is None:
+            if len(self._prepared) >= self._size:
+                self._prepared.clear()
+            found = self._prepared[record] = prepare(record)
+        return found
 
 
 @dataclass(slots=True)
@@ -171,9 +194,10 @@ class PatientIds:
 class ChunkView:
     """Read-ahead caches, lazy loads and pending writes for one chunk."""
 
-    def __init__(self, conn: Connection, actor: str) -> None:
+    def __init__(self, conn: Connection, actor: str, cache: PreparedCache | None = None) -> None:
         self.conn = conn
         self.actor = actor
+        self.cache = cache or PreparedCache()
         self.ids = PatientIds(conn)
         self.patients: dict[int, PatientState] = {}
         self.idents: dict[tuple[str, str], IdentState | None] = {}
@@ -195,6 +219,13 @@ class ChunkView:
 
     # -- reads -------------------------------------------------------------------------------
 
+    def _among(self, column: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+        """``column IN (values)``; on PostgreSQL ``= ANY(array)``, one parameter however many
+        values (the driver would otherwise re-parse a statement with thousands of them)."""
+        if self.conn.dialect.name == "postgresql":
+            return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+        return column.in_(values)
+
     def load_identifiers(self, wanted: Iterable[tuple[str, str]]) -> None:
         todo = [w for w in dict.fromkeys(wanted) if w not in self.idents]
         if not todo:
@@ -209,7 +240,7 @@ class ChunkView:
                 rows = self.conn.execute(
                     select(_I.id, _I.value, _I.patient_id, _I.link_state, _I.source_hash)
                     .where(_I.authority == authority)
-                    .where(_I.value.in_(part))
+                    .where(self._among(_I.value, part))
                 )
                 for ident_id, value, patient_id, state, digest in rows:
                     self.idents[(authority, value)] = IdentState(
@@ -228,7 +259,7 @@ class ChunkView:
         for part in batches(todo):
             rows = self.conn.execute(
                 select(_P.id, _P.nhs_number)
-                .where(_P.nhs_number.in_(part))
+                .where(self._among(_P.nhs_number, part))
                 .where(_P.merged_into_id.is_(None))
             )
             for patient_id, number in rows:
@@ -271,20 +302,20 @@ class ChunkView:
                         _P.merged_into_id,
                         _P.placeholder,
                         _P.dob_placeholder,
-                    ).where(_P.id.in_(part))
+                    ).where(self._among(_P.id, part))
                 ):
                     state = PatientState(*row)
                     self.patients[state.id] = state
                     loaded.append(state)
                 for pid, family in self.conn.execute(
                     select(_N.patient_id, _N.family_name)
-                    .where(_N.patient_id.in_(part))
+                    .where(self._among(_N.patient_id, part))
                     .order_by(_N.id)
                 ):
                     self.patients[pid].names.append(family)
                 for pid, postcode in self.conn.execute(
                     select(_A.patient_id, _A.postcode)
-                    .where(_A.patient_id.in_(part))
+                    .where(self._among(_A.patient_id, part))
                     .order_by(_A.id)
                 ):
                     self.patients[pid].postcodes.append(postcode)
@@ -306,7 +337,7 @@ class ChunkView:
         for part in batches(sorted(todo)):
             for key, pid in self.conn.execute(
                 select(_K.key, _K.patient_id)
-                .where(_K.key.in_(part))
+                .where(self._among(_K.key, part))
                 .order_by(_K.key, _K.patient_id)
             ):
                 self.blocks[key].append(pid)
@@ -337,7 +368,7 @@ class ChunkView:
         """``mpi.records.records_for`` over the view: live patients only, in id order."""
         self.load_patients(ids)
         return [
-            self.patients[i].record()
+            self.patients[i].record(self.cache)
             for i in sorted(set(ids))
             if self.patients[i].merged_into_id is None
         ]
@@ -559,7 +590,7 @@ class ChunkView:
         stored: dict[int, set[str]] = defaultdict(set)
         for part in batches(ids):
             for pid, key in self.conn.execute(
-                select(_K.patient_id, _K.key).where(_K.patient_id.in_(part))
+                select(_K.patient_id, _K.key).where(self._among(_K.patient_id, part))
             ):
                 stored[pid].add(key)
         return stored

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from mpi.feed_view import ChunkView, PatientState
+from mpi.feed_view import ChunkView, PatientState, PreparedCache
 from mpi.matching.blocking import blocking_keys
 from mpi.matching.decide import MatchDecision, best_matches, score_pair
 from mpi.matching.prepared import PreparedRecord, prepare
@@ -67,6 +67,7 @@ def import_chunks(
     """Apply ``rows`` a chunk at a time; each chunk commits on its own (a crash loses at most
     the chunk in hand, and a re-run skips what was committed by its digests)."""
     authoritative = frozenset({"address", "postcode", "gp_practice_code"})
+    cache = PreparedCache()
     while True:
         batch = list(islice(rows, chunk_size or CHUNK))
         if not batch:
@@ -80,7 +81,7 @@ def import_chunks(
                 todo.append(_prepare_row(feed))
         if todo:
             with services.uow_factory() as uow:
-                view = ChunkView(uow.session.connection(), SOURCE)
+                view = ChunkView(uow.session.connection(), SOURCE, cache)
                 chunk = _Chunk(view, config, authoritative)
                 chunk.read_ahead(todo)
                 for row in todo:
@@ -310,7 +311,7 @@ class _Chunk:
         if patient.merged_into_id is not None:
             self.view.set_keys(patient, set())
             return
-        keys = blocking_keys(patient.record())
+        keys = blocking_keys(patient.record(self.view.cache))
         if patient.placeholder:
             keys = {k for k in keys if k.startswith("N:")}
         self.view.set_keys(patient, keys)
