@@ -396,6 +396,7 @@ def test_bulk_feed_decides_like_the_per_row_path_and_a_rerun_changes_nothing(ser
     # The file exercises what it claims to: links of each kind, the queue, history, an error.
     assert per_row.counts["linked"] >= 5 and per_row.counts["queued"] >= 3
     assert per_row.counts["errors"] == 4 and per_row.counts["updated"] >= 1
+    assert sum("is already on line" in e["error"] for e in per_row.errors) == 2
     found_by = {p[5] for p in expected["pairs"]}
     assert {"gp_feed", "gp_feed:identifier"} <= found_by
     assert {link[5] for link in expected["links"]} >= {"exact", "probabilistic"}
