@@ -15,12 +15,12 @@ bulk path ids a batch at a time). Re-running the file in bulk then changes nothi
 from __future__ import annotations
 
 import csv
-from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, text
 
+from bench.gp_feed_compare import snapshot
 from bench.synthetic_people import generate
 from mpi.audit import IdentityEvent
 from mpi.gp_feed import HEADER, import_file
@@ -295,92 +295,6 @@ def _wipe(services) -> None:
         uow.commit()
 
 
-def _snapshot(services) -> dict:
-    """Everything the feed writes, with patients named by creation order, not by id."""
-    with services.read_session() as s:
-        ids = list(s.scalars(select(Patient.id).order_by(Patient.id)))
-        rank = {pid: n for n, pid in enumerate(ids)}
-
-        def who(pid):
-            return None if pid is None else rank[pid]
-
-        patients = [
-            (
-                p.family_name,
-                p.given_names,
-                p.date_of_birth,
-                p.sex,
-                p.address,
-                p.postcode,
-                p.gp_practice_code,
-                p.nhs_number,
-                who(p.merged_into_id),
-                p.placeholder,
-                p.dob_placeholder,
-                p.created_origin,
-            )
-            for p in s.scalars(select(Patient).order_by(Patient.id))
-        ]
-        links = sorted(
-            (
-                i.authority,
-                i.value,
-                who(i.patient_id),
-                i.id_type,
-                i.valid,
-                i.link_source,
-                i.link_state,
-                i.link_score,
-                i.source_hash,
-            )
-            for i in s.scalars(select(PatientIdentifier))
-        )
-        pairs = sorted(
-            (
-                who(p.patient_a_id),
-                who(p.patient_b_id),
-                p.score,
-                p.risk,
-                p.state,
-                p.found_by,
-                _renamed(p.decision, who),
-            )
-            for p in s.scalars(select(ReviewPair))
-        )
-        events = Counter(
-            (e.kind, who(e.patient_id), who(e.other_patient_id), e.actor, repr(e.detail))
-            for e in s.scalars(select(IdentityEvent))
-        )
-        names = Counter(
-            (who(n.patient_id), n.family_name, n.given_names, n.source)
-            for n in s.scalars(select(PatientName))
-        )
-        addresses = Counter(
-            (who(a.patient_id), a.address, a.postcode, a.source)
-            for a in s.scalars(select(PatientAddress))
-        )
-        keys = sorted((who(k.patient_id), k.key) for k in s.scalars(select(BlockingKey)))
-        runs = [(r.state, r.counts, r.errors) for r in s.scalars(select(GpFeedRun))]
-    return {
-        "patients": patients,
-        "links": links,
-        "pairs": pairs,
-        "events": events,
-        "names": names,
-        "addresses": addresses,
-        "keys": keys,
-        "runs": runs,
-    }
-
-
-def _renamed(decision: dict, who) -> str:
-    """A stored explanation names both records by id: name them by creation order instead."""
-    out = dict(decision)
-    out["record_id_a"] = who(int(decision["record_id_a"]))
-    out["record_id_b"] = who(int(decision["record_id_b"]))
-    return repr(sorted(out.items()))
-
-
 def _import(services, path: Path, **kw):
     run = import_file(services, path, **kw)
     assert run.state == "done"
@@ -392,7 +306,7 @@ def test_bulk_feed_decides_like_the_per_row_path_and_a_rerun_changes_nothing(ser
 
     _seed(services)
     per_row = _import(services, path, bulk=False)
-    expected = _snapshot(services)
+    expected = snapshot(services)
     # The file exercises what it claims to: links of each kind, the queue, history, an error.
     assert per_row.counts["linked"] >= 5 and per_row.counts["queued"] >= 3
     assert per_row.counts["errors"] == 4 and per_row.counts["updated"] >= 1
@@ -406,7 +320,7 @@ def test_bulk_feed_decides_like_the_per_row_path_and_a_rerun_changes_nothing(ser
         _wipe(services)
         _seed(services)
         bulk = _import(services, path, chunk_size=chunk_size)
-        got = _snapshot(services)
+        got = snapshot(services)
         assert bulk.counts == per_row.counts
         for part in expected:
             assert got[part] == expected[part], f"{part} differ (chunk size {chunk_size})"
@@ -414,7 +328,7 @@ def test_bulk_feed_decides_like_the_per_row_path_and_a_rerun_changes_nothing(ser
     rerun = _import(services, path)
     rows = per_row.counts["rows"]
     assert rerun.counts == {"rows": rows, "unchanged": rows, "errors": 4}
-    after = _snapshot(services)
+    after = snapshot(services)
     assert after["runs"][:-1] == got["runs"]
     assert {k: v for k, v in after.items() if k != "runs"} == {
         k: v for k, v in got.items() if k != "runs"
