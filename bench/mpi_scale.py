@@ -18,6 +18,10 @@ Steps, each with a progress bar:
    the registration desk's path), p50/p99 reported, with the ratio to an exact identifier
    look-up measured on the same database.
 
+``--feed-method bulk`` (default) or ``per-row`` picks the GP feed path measured;
+``--per-row-sample N`` also imports the first N rows through the per-row path into a fresh
+database (``--per-row-database-url``) as a same-run baseline; ``--feed-only`` skips look-ups.
+
 Targets (issue 5): look-up p99 <= 10 ms at 1.4 million records; 1.4 million-row feed <= 5
 minutes and <= 4 GB on the 2-core machine.
 """
