@@ -32,6 +32,7 @@ from mpi.resolve import (
     _incoming_record,
     _valid_nhs,
     _with_ids,
+    record_contradicts,
 )
 from mpi.review import OPEN_STATES, pair_values, raised_values
 
@@ -144,11 +145,19 @@ class _Chunk:
         d = r.feed.details
         counts["rows"] += 1
         patient, tier = self._find_exact(r)
+        disputed = False
+        if (
+            tier == "nhs_number"
+            and patient is not None
+            and not r.placeholder
+            and self._nhs_contradicted(patient, r)
+        ):
+            patient, tier, disputed = None, "new", True
         created = False
         score: float | None = None
         queued: list[int] = []
         if patient is None:
-            decisions = [] if r.placeholder else self._search(r)
+            decisions = [] if r.placeholder else self._search(r, disputed)
             top = decisions[0] if decisions else None
             if top is not None and top.zone == "auto_link":
                 patient = view.patient(int(top.record_id_b))
@@ -165,7 +174,9 @@ class _Chunk:
                         other = int(decision.record_id_b)
                         self._queue_pair(patient.id, other, _with_ids(decision, patient.id), SOURCE)
                         queued.append(other)
-        changed = self._apply_demographics(patient, r)
+        # A disputed NHS number stays with the record that holds it; attaching it below queues
+        # the two records for the clerks instead.
+        changed = self._apply_demographics(patient, r, None if disputed else r.nhs)
         self._attach_identifiers(patient, r, tier, score)
         if created or changed:
             self._refresh_keys(patient)
@@ -205,8 +216,19 @@ class _Chunk:
                 return self.view.patient(holder), "nhs_number"
         return None, "new"
 
-    def _search(self, r: _Row) -> list[MatchDecision]:
-        if r.incoming is None:
+    def _nhs_contradicted(self, patient: PatientState, r: _Row) -> bool:
+        """``mpi.resolve.nhs_number_contradicted`` on the view's record of the holder."""
+        if patient.placeholder or patient.dob_placeholder:
+            return False
+        held = self.view.live_records([patient.id])
+        incoming = _incoming_record(r.feed.details, None, False)
+        return record_contradicts(held[0].record if held else None, incoming)
+
+    def _search(self, r: _Row, disputed: bool = False) -> list[MatchDecision]:
+        if disputed:  # searched without the number it shares with someone else
+            r.incoming = prepare(_incoming_record(r.feed.details, None, r.placeholder))
+            r.keys = blocking_keys(r.incoming)
+        elif r.incoming is None:
             r.incoming = prepare(_incoming_record(r.feed.details, r.nhs, r.placeholder))
             r.keys = blocking_keys(r.incoming)
         hits = self.view.hits(r.keys, self.config.max_block)
@@ -219,13 +241,15 @@ class _Chunk:
             r.incoming, candidates, config.model, config.thresholds, limit=config.limit
         )
 
-    def _apply_demographics(self, patient: PatientState, r: _Row) -> tuple[str, ...]:
+    def _apply_demographics(
+        self, patient: PatientState, r: _Row, nhs: str | None
+    ) -> tuple[str, ...]:
         d = r.feed.details
         if r.placeholder and not patient.placeholder and patient.family_name:
             return ()
         values: dict[str, Any] = {name: getattr(d, name) for name in DEMOGRAPHIC_FIELDS}
         values["postcode"] = normal_postcode(d.postcode)
-        values["nhs_number"] = r.nhs
+        values["nhs_number"] = nhs
         old_name = (patient.family_name, patient.given_names)
         old_address = (patient.address, patient.postcode)
         changed = []

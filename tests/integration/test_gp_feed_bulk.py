@@ -221,6 +221,19 @@ HARD_ROWS = [
         address_line_1="9 New Street",
         postcode="M41 0AA",
     ),
+    # Someone else's NHS number (H1's, on a woman born 32 years later): disputed, so a new
+    # person and a queue entry, the holder untouched.
+    _row(
+        "P84008",
+        "D1",
+        nhs_number="9990000018",
+        family_name="Jones",
+        given_names="Sarah",
+        date_of_birth="1990-05-05",
+        sex="F",
+        address_line_1="9 New Street",
+        postcode="M41 0AA",
+    ),
     # The same practice id twice: the first row is used, the second reported.
     _row(
         "P84001",
