@@ -18,6 +18,10 @@ Steps, each with a progress bar:
    the registration desk's path), p50/p99 reported, with the ratio to an exact identifier
    look-up measured on the same database.
 
+``--feed-method bulk`` (default) or ``per-row`` picks the GP feed path measured;
+``--per-row-sample N`` also imports the first N rows through the per-row path into a fresh
+database (``--per-row-database-url``) as a same-run baseline; ``--feed-only`` skips look-ups.
+
 Targets (issue 5): look-up p99 <= 10 ms at 1.4 million records; 1.4 million-row feed <= 5
 minutes and <= 4 GB on the 2-core machine.
 """
@@ -78,7 +82,7 @@ def write_feed(records, path: Path) -> None:  # type: ignore[no-untyped-def]
             )
 
 
-def child_import(url: str, path: Path) -> None:
+def child_import(url: str, path: Path, bulk: bool = True) -> None:
     """Runs in the child process: migrate, import, print the summary as JSON."""
     from config.bootstrap import bootstrap
     from config.migrate import upgrade
@@ -98,17 +102,19 @@ def child_import(url: str, path: Path) -> None:
         show(done, total)
 
     started = time.perf_counter()
-    run = import_file(services, path, progress=progress)
+    run = import_file(services, path, progress=progress, bulk=bulk)
     elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # The steady state: the same list again the next night (unchanged rows are skipped).
     started = time.perf_counter()
-    again = import_file(services, path)
+    again = import_file(services, path, bulk=bulk)
     rerun = time.perf_counter() - started
     services.stop()
     print(
         json.dumps(
             {
                 "seconds": elapsed,
+                "peak_mib": peak,
                 "counts": run.counts,
                 "state": run.state,
                 "rerun_seconds": rerun,
@@ -240,6 +246,51 @@ def lookups(url: str, queries, exact_ids: list[str]) -> tuple[list[float], list[
     return fuzzy, exact
 
 
+def run_child(url: str, feed: Path, method: str) -> dict:  # type: ignore[type-arg]
+    """Import ``feed`` into ``url`` in a fresh process (its own peak RSS is the figure)."""
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.mpi_scale", "--child", url, str(feed), method],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return json.loads(child.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def per_row_baseline(args: argparse.Namespace, indexed, workdir: Path, bulk_rate: float) -> None:  # type: ignore[no-untyped-def]
+    """The per-row path on the first ``--per-row-sample`` rows, measured in this run."""
+    sample = workdir / "feed_sample.csv"
+    write_feed(indexed[: args.per_row_sample], sample)
+    url = args.per_row_database_url or f"sqlite:///{workdir / 'per_row.sqlite'}"
+    summary = run_child(url, sample, "per-row")
+    rate = args.per_row_sample / summary["seconds"]
+    print(
+        f"baseline: per-row path, first {args.per_row_sample:,} rows: {summary['seconds']:.1f} s "
+        f"({rate:,.0f} rows/s), counts {summary['counts']}; bulk is {bulk_rate / rate:.1f}x faster"
+    )
+
+
+def report_feed(
+    args: argparse.Namespace, summary, peak_mib: float, feed_rate: float, parse_rate: float
+) -> None:  # type: ignore[no-untyped-def]
+    print(
+        f"feed ({args.feed_method}): {summary['seconds']:.1f} s ({feed_rate:,.0f} rows/s), "
+        f"peak RSS {peak_mib:,.0f} MiB, counts {summary['counts']}"
+    )
+    if "rerun_seconds" in summary:
+        rerun_rate = args.records / summary["rerun_seconds"]
+        print(
+            f"re-run of the same feed: {summary['rerun_seconds']:.1f} s ({rerun_rate:,.0f} rows/s),"
+            f" counts {summary['rerun_counts']}; 1.4M rows at this rate: "
+            f"{1_400_000 / rerun_rate / 60:.1f} min"
+        )
+    print(
+        f"baseline: CSV read+parse only {parse_rate:,.0f} rows/s; feed is "
+        f"{parse_rate / feed_rate:.0f}x slower than parsing"
+    )
+    print(f"1.4M-row feed at this rate: {1_400_000 / feed_rate / 60:.1f} min (target 5 min)")
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -261,10 +312,28 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="load the index directly without matching (look-up figures only, larger sizes)",
     )
-    parser.add_argument("--child", nargs=2, metavar=("URL", "CSV"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--feed-method",
+        choices=("bulk", "per-row"),
+        default="bulk",
+        help="the GP feed path to measure (bulk: chunked set reads and executemany writes)",
+    )
+    parser.add_argument(
+        "--per-row-sample",
+        type=int,
+        default=0,
+        help="baseline: also import the first N rows through the per-row path (fresh database)",
+    )
+    parser.add_argument(
+        "--per-row-database-url", help="database for the per-row baseline (default: SQLite)"
+    )
+    parser.add_argument("--feed-only", action="store_true", help="skip the look-up figures")
+    parser.add_argument(
+        "--child", nargs=3, metavar=("URL", "CSV", "METHOD"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.child:
-        child_import(args.child[0], Path(args.child[1]))
+        child_import(args.child[0], Path(args.child[1]), bulk=args.child[2] == "bulk")
         return 0
     workdir = Path(tempfile.mkdtemp(prefix="mpi_scale_"))
     url = args.database_url or f"sqlite:///{workdir / 'mpi.sqlite'}"
@@ -280,35 +349,20 @@ def main(argv: list[str] | None = None) -> int:
     elif args.lookups_only:
         summary, peak_mib, feed_rate = {"seconds": float("nan"), "counts": {}}, 0.0, float("nan")
     else:
-        child = subprocess.run(
-            [sys.executable, "-m", "bench.mpi_scale", "--child", url, str(feed)],
-            stdout=subprocess.PIPE,
-            text=True,
-            check=True,
-        )
-        summary = json.loads(child.stdout.strip().splitlines()[-1])
-        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        summary = run_child(url, feed, args.feed_method)
+        peak_mib = summary["peak_mib"]
         feed_rate = args.records / summary["seconds"]
     print(f"database: {url}", file=sys.stderr)
+    if args.per_row_sample and not (args.bulk_load or args.lookups_only):
+        per_row_baseline(args, indexed, workdir, feed_rate)
+    if args.feed_only:
+        report_feed(args, summary, peak_mib, feed_rate, parse_rate)
+        return 0
     fuzzy, exact = lookups(url, queries, [r.record_id for r in indexed[:1000]])
     p50, p99 = pct(fuzzy, 50), pct(fuzzy, 99)
     e50 = pct(exact, 50)
     print(f"\nMPI scale: {args.records:,} records, {args.queries:,} look-ups, {url.split(':')[0]}")
-    print(
-        f"feed: {summary['seconds']:.1f} s ({feed_rate:,.0f} rows/s), "
-        f"peak RSS {peak_mib:,.0f} MiB, counts {summary['counts']}"
-    )
-    if "rerun_seconds" in summary:
-        rerun_rate = args.records / summary["rerun_seconds"]
-        print(
-            f"re-run of the same feed: {summary['rerun_seconds']:.1f} s ({rerun_rate:,.0f} rows/s),"
-            f" counts {summary['rerun_counts']}; 1.4M rows at this rate: "
-            f"{1_400_000 / rerun_rate / 60:.1f} min"
-        )
-    print(
-        f"baseline: CSV read+parse only {parse_rate:,.0f} rows/s; feed is "
-        f"{parse_rate / feed_rate:.0f}x slower than parsing"
-    )
+    report_feed(args, summary, peak_mib, feed_rate, parse_rate)
     print(
         f"look-up (blocking + scoring): p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
         f"mean {statistics.fmean(fuzzy):.2f} ms; exact identifier p50 {e50:.2f} ms "

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from config.db import utcnow
+from mpi.gp_feed_bulk import import_chunks
 from mpi.gp_feed_run import GpFeedRun
 from mpi.history import PatientAddress
 from mpi.models import Patient, PatientIdentifier
@@ -105,6 +106,27 @@ def read_rows(path: Path, errors: list[dict[str, Any]]) -> Iterator[FeedRow]:
                 errors.append({"line": line, "error": str(exc)})
 
 
+def first_of_each_key(rows: Iterator[FeedRow], errors: list[dict[str, Any]]) -> Iterator[FeedRow]:
+    """A practice id listed twice in one file: the first row is used, later ones reported.
+
+    Applying both would make the file contradict itself on every run (the first row would
+    undo the second each night, so re-running the file would change the record again).
+    """
+    seen: dict[str, int] = {}
+    for row in rows:
+        first = seen.setdefault(row.key, row.line)
+        if first != row.line:
+            errors.append(
+                {
+                    "line": row.line,
+                    "error": f"practice_patient_id {row.details.identifiers[0].value} "
+                    f"is already on line {first}; row skipped",
+                }
+            )
+            continue
+        yield row
+
+
 def _parse(line: int, row: dict[str, str]) -> FeedRow:
     ods = (row["practice_ods_code"] or "").strip().upper()
     local = (row["practice_patient_id"] or "").strip()
@@ -145,8 +167,16 @@ def import_file(
     *,
     progress: Callable[[int], None] | None = None,
     config: MatchConfig = DEFAULT_CONFIG,
+    bulk: bool = True,
+    chunk_size: int | None = None,
 ) -> GpFeedRun:
-    """Import one file, committing every ``BATCH`` rows; the summary row is stored and returned."""
+    """Import one file; the summary row is stored and returned.
+
+    ``bulk`` (the default) decides a chunk of rows at a time against set-read state and writes
+    with ``executemany`` (``mpi.gp_feed_bulk``); ``bulk=False`` sends each row through
+    ``resolve_identity`` as an ADT message goes, committing every ``BATCH`` rows. Both give the
+    same links, queue entries and patients (tests/integration/test_gp_feed_bulk.py).
+    """
     with services.uow_factory() as uow:
         run = GpFeedRun(file_name=path.name, sha256=file_sha256(path))
         uow.session.add(run)
@@ -155,24 +185,12 @@ def import_file(
     counts: Counter[str] = Counter()
     errors: list[dict[str, Any]] = []
     applied = _applied_digests(services)
-    rows = read_rows(path, errors)
+    rows = first_of_each_key(read_rows(path, errors), errors)
     try:
-        while True:
-            batch = [r for _, r in zip(range(BATCH), rows, strict=False)]
-            if not batch:
-                break
-            with services.uow_factory() as uow:
-                for row in batch:
-                    if applied.get(row.key) == row.digest:
-                        counts["rows"] += 1
-                        counts["unchanged"] += 1
-                        continue
-                    _apply(uow.session, row, counts, errors, config)
-                uow.commit()
-            for event in uow.collect_new_events():
-                services.bus.publish(event)
-            if progress is not None:
-                progress(len(batch))
+        if bulk:
+            import_chunks(services, rows, applied, counts, config, progress, chunk_size)
+        else:
+            _import_per_row(services, rows, applied, counts, errors, config, progress)
         state = "done"
     except FeedFileError as exc:
         errors.append({"line": 0, "error": str(exc)})
@@ -186,6 +204,34 @@ def import_file(
         run.finished_at = utcnow()
         uow.commit()
     return run
+
+
+def _import_per_row(
+    services: Services,
+    rows: Iterator[FeedRow],
+    applied: dict[str, str],
+    counts: Counter[str],
+    errors: list[dict[str, Any]],
+    config: MatchConfig,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Each row through ``resolve_identity`` (the ADT path), committing every ``BATCH`` rows."""
+    while True:
+        batch = [r for _, r in zip(range(BATCH), rows, strict=False)]
+        if not batch:
+            break
+        with services.uow_factory() as uow:
+            for row in batch:
+                if applied.get(row.key) == row.digest:
+                    counts["rows"] += 1
+                    counts["unchanged"] += 1
+                    continue
+                _apply(uow.session, row, counts, errors, config)
+            uow.commit()
+        for event in uow.collect_new_events():
+            services.bus.publish(event)
+        if progress is not None:
+            progress(len(batch))
 
 
 def _apply(

@@ -26,6 +26,7 @@ odd CHI number than reject a real Scottish patient.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = [
     "ISSUED_RANGES",
@@ -83,8 +84,13 @@ def issuing_region(nhs: str, *, allow_test_range: bool = True) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1 << 16)
 def _problem(nhs: str, allow_test_range: bool) -> str | None:
-    """The reason a normalised number is unusable, or None if it is fine."""
+    """The reason a normalised number is unusable, or None if it is fine.
+
+    Cached: matching validates the same numbers over and over (every candidate of every
+    search), and the answer for a string never changes.
+    """
     if len(nhs) != 10 or not nhs.isascii() or not nhs.isdigit():
         return "an NHS number has exactly 10 digits"
     if len(set(nhs)) == 1:

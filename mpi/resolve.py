@@ -357,7 +357,12 @@ def nhs_number_contradicted(session: Session, patient: Patient, incoming: Person
     """
     if patient.placeholder or patient.dob_placeholder:
         return False
-    held = records_for(session, [patient.id]).get(patient.id)
+    return record_contradicts(records_for(session, [patient.id]).get(patient.id), incoming)
+
+
+def record_contradicts(held: PersonRecord | None, incoming: PersonRecord) -> bool:
+    """The comparison behind ``nhs_number_contradicted``, on the holder's matching record
+    (the bulk GP feed calls it with records it already holds)."""
     if held is None:
         return False
     from mpi.matching.compare import compare_records

@@ -54,20 +54,36 @@ def queue_pair(
     )
     if existing is not None:
         if existing.state in OPEN_STATES and decision["score"] > existing.score:
-            existing.score = decision["score"]
-            existing.decision = _oriented(decision, low)
-            existing.risk = _risk(decision["score"], live)
+            for name, value in raised_values(decision, low, live).items():
+                setattr(existing, name, value)
         return None
-    pair = ReviewPair(
-        patient_a_id=low,
-        patient_b_id=high,
-        score=float(decision["score"]),
-        risk=_risk(decision["score"], live),
-        found_by=found_by,
-        decision=_oriented(decision, low),
-    )
+    pair = ReviewPair(**pair_values(a, b, decision, found_by=found_by, live=live))
     session.add(pair)
     return pair
+
+
+def pair_values(
+    a: int, b: int, decision: dict[str, Any], *, found_by: str, live: bool
+) -> dict[str, Any]:
+    """The column values of a newly queued pair (shared by ``queue_pair`` and the bulk feed)."""
+    low, high = sorted((a, b))
+    return {
+        "patient_a_id": low,
+        "patient_b_id": high,
+        "score": float(decision["score"]),
+        "risk": _risk(decision["score"], live),
+        "found_by": found_by,
+        "decision": _oriented(decision, low),
+    }
+
+
+def raised_values(decision: dict[str, Any], low: int, live: bool) -> dict[str, Any]:
+    """What an open pair takes when the same pair is found again with a higher score."""
+    return {
+        "score": decision["score"],
+        "decision": _oriented(decision, low),
+        "risk": _risk(decision["score"], live),
+    }
 
 
 def _risk(score: float, live: bool) -> float:

@@ -1,0 +1,352 @@
+"""The bulk path of the nightly GP feed: the per-row rules, a chunk of rows at a time.
+
+Each row is decided exactly as ``mpi.resolve.resolve_identity`` (with the GP list's
+authoritative fields) and ``mpi.gp_feed._apply`` decide it, in file order, so a row sees every
+earlier row's links, new patients, keys and queue entries. What changes is where the answers
+come from: ``mpi.feed_view.ChunkView`` reads what a chunk needs with a few ``IN`` queries and
+keeps the chunk's changes in memory, and the chunk is written with ``executemany`` in one
+transaction. The same rules, restated here for sets of rows, are pinned to the per-row path by
+``tests/integration/test_gp_feed_bulk.py`` (same links, queue entries and patients on a file of
+hard cases, on SQLite and PostgreSQL).
+
+A rule changed in ``mpi/resolve.py`` must be changed here too; that test fails until it is.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from mpi.feed_view import ChunkView, PatientState, PreparedCache
+from mpi.matching.blocking import blocking_keys
+from mpi.matching.decide import MatchDecision, best_matches, score_pair
+from mpi.matching.prepared import PreparedRecord, prepare
+from mpi.models import NHS_AUTHORITY
+from mpi.records import is_placeholder_name, looks_like_placeholder_dob, normal_postcode
+from mpi.resolve import (
+    DEMOGRAPHIC_FIELDS,
+    MatchConfig,
+    _incoming_record,
+    _valid_nhs,
+    _with_ids,
+    record_contradicts,
+)
+from mpi.review import OPEN_STATES, pair_values, raised_values
+
+if TYPE_CHECKING:
+    from config.bootstrap import Services
+    from mpi.gp_feed import FeedRow
+
+SOURCE = "gp_feed"
+CHUNK = 5000
+
+
+@dataclass(slots=True)
+class _Row:
+    """A feed row with what every tier needs computed once."""
+
+    feed: FeedRow
+    nhs: str | None
+    placeholder: bool
+    wanted: list[tuple[str, str, str, bool]]  # identifiers: authority, value, type, valid
+    incoming: PreparedRecord | None = None
+    keys: set[str] = field(default_factory=set)
+
+
+def import_chunks(
+    services: Services,
+    rows: Iterator[FeedRow],
+    applied: dict[str, str],
+    counts: Counter[str],
+    config: MatchConfig,
+    progress: Callable[[int], None] | None = None,
+    chunk_size: int | None = None,
+) -> None:
+    """Apply ``rows`` a chunk at a time; each chunk commits on its own (a crash loses at most
+    the chunk in hand, and a re-run skips what was committed by its digests)."""
+    authoritative = frozenset({"address", "postcode", "gp_practice_code"})
+    cache = PreparedCache()
+    while True:
+        batch = list(islice(rows, chunk_size or CHUNK))
+        if not batch:
+            break
+        todo = []
+        for feed in batch:
+            if applied.get(feed.key) == feed.digest:
+                counts["rows"] += 1
+                counts["unchanged"] += 1
+            else:
+                todo.append(_prepare_row(feed))
+        if todo:
+            with services.uow_factory() as uow:
+                view = ChunkView(uow.session.connection(), SOURCE, cache)
+                chunk = _Chunk(view, config, authoritative)
+                chunk.read_ahead(todo)
+                for row in todo:
+                    chunk.apply(row, counts)
+                view.write()
+                uow.commit()
+        if progress is not None:
+            progress(len(batch))
+
+
+def _prepare_row(feed: FeedRow) -> _Row:
+    d = feed.details
+    nhs = _valid_nhs(d.nhs_number)
+    wanted = [(i.authority, i.value, i.id_type, True) for i in d.identifiers]
+    if d.nhs_number:
+        wanted.append((NHS_AUTHORITY, nhs or d.nhs_number.strip()[:40], "NH", nhs is not None))
+    return _Row(feed, nhs, is_placeholder_name(d.family_name, d.given_names), wanted)
+
+
+class _Chunk:
+    def __init__(self, view: ChunkView, config: MatchConfig, authoritative: frozenset[str]):
+        self.view = view
+        self.config = config
+        self.authoritative = authoritative
+
+    def read_ahead(self, rows: list[_Row]) -> None:
+        """One set query per kind of fact the rows will ask for (the view loads any miss)."""
+        view = self.view
+        view.load_identifiers((a, v) for r in rows for a, v, _, _ in r.wanted)
+        view.load_nhs(r.nhs for r in rows if r.nhs)
+        known = {s.patient_id for s in view.idents.values() if s is not None}
+        known.update(pid for ids in view.nhs.values() for pid in ids)
+        view.load_patients(known)
+        searching = []
+        for r in rows:
+            if r.placeholder or self._exact_in_store(r):
+                continue
+            d = r.feed.details
+            r.incoming = prepare(_incoming_record(d, r.nhs, r.placeholder))
+            r.keys = blocking_keys(r.incoming)
+            searching.append(r)
+        view.load_blocks(k for r in searching for k in r.keys)
+        wanted: set[int] = set()
+        for r in searching:
+            hits = view.hits(r.keys, self.config.max_block)
+            wanted.update(pid for pid, _ in hits.most_common(self.config.max_candidates))
+        view.load_patients(wanted)
+
+    def _exact_in_store(self, r: _Row) -> bool:
+        for authority, value, _, _ in r.wanted[:1]:
+            held = self.view.idents.get((authority, value))
+            if held is not None and held.link_state == "linked":
+                return True
+        return bool(r.nhs and self.view.nhs.get(r.nhs))
+
+    # -- one row: resolve_identity + gp_feed._apply ------------------------------------------
+
+    def apply(self, r: _Row, counts: Counter[str]) -> None:
+        view = self.view
+        d = r.feed.details
+        counts["rows"] += 1
+        patient, tier = self._find_exact(r)
+        disputed = False
+        if (
+            tier == "nhs_number"
+            and patient is not None
+            and not r.placeholder
+            and self._nhs_contradicted(patient, r)
+        ):
+            patient, tier, disputed = None, "new", True
+        created = False
+        score: float | None = None
+        queued: list[int] = []
+        if patient is None:
+            decisions = [] if r.placeholder else self._search(r, disputed)
+            top = decisions[0] if decisions else None
+            if top is not None and top.zone == "auto_link":
+                patient = view.patient(int(top.record_id_b))
+                tier, score = "probabilistic", top.score
+            else:
+                patient = view.new_patient(
+                    placeholder=r.placeholder,
+                    dob_placeholder=looks_like_placeholder_dob(d.date_of_birth, r.placeholder),
+                )
+                created, tier = True, "new"
+                view.audit("add", patient.id, origin=None)
+                for decision in decisions:
+                    if decision.zone == "review":
+                        other = int(decision.record_id_b)
+                        self._queue_pair(patient.id, other, _with_ids(decision, patient.id), SOURCE)
+                        queued.append(other)
+        # A disputed NHS number stays with the record that holds it; attaching it below queues
+        # the two records for the clerks instead.
+        changed = self._apply_demographics(patient, r, None if disputed else r.nhs)
+        self._attach_identifiers(patient, r, tier, score)
+        if created or changed:
+            self._refresh_keys(patient)
+            if changed and not created:
+                view.audit("update", patient.id, fields=list(changed))
+        added = self._previous_postcodes(patient, r.feed.previous_postcodes)
+        gp = d.identifiers[0]
+        held = view.identifier(gp.authority, gp.value)
+        if held is not None and held.patient_id == patient.id:
+            view.set_source_hash(held, r.feed.digest)
+        if created:
+            counts["created"] += 1
+        elif tier in ("nhs_number", "probabilistic"):
+            counts["linked"] += 1
+        elif changed or added:
+            counts["updated"] += 1
+        else:
+            counts["unchanged"] += 1
+        if queued:
+            counts["queued"] += len(queued)
+
+    def _survivor(self, patient: PatientState) -> PatientState:
+        seen: set[int] = set()
+        while patient.merged_into_id is not None and patient.id not in seen:
+            seen.add(patient.id)
+            patient = self.view.patient(patient.merged_into_id)
+        return patient
+
+    def _find_exact(self, r: _Row) -> tuple[PatientState | None, str]:
+        for ident in r.feed.details.identifiers:
+            held = self.view.identifier(ident.authority, ident.value)
+            if held is not None and held.link_state == "linked":
+                return self._survivor(self.view.patient(held.patient_id)), "identifier"
+        if r.nhs:
+            holder = self.view.nhs_holder(r.nhs)
+            if holder is not None:
+                return self.view.patient(holder), "nhs_number"
+        return None, "new"
+
+    def _nhs_contradicted(self, patient: PatientState, r: _Row) -> bool:
+        """``mpi.resolve.nhs_number_contradicted`` on the view's record of the holder."""
+        if patient.placeholder or patient.dob_placeholder:
+            return False
+        held = self.view.live_records([patient.id])
+        incoming = _incoming_record(r.feed.details, None, False)
+        return record_contradicts(held[0].record if held else None, incoming)
+
+    def _search(self, r: _Row, disputed: bool = False) -> list[MatchDecision]:
+        if disputed:  # searched without the number it shares with someone else
+            r.incoming = prepare(_incoming_record(r.feed.details, None, r.placeholder))
+            r.keys = blocking_keys(r.incoming)
+        elif r.incoming is None:
+            r.incoming = prepare(_incoming_record(r.feed.details, r.nhs, r.placeholder))
+            r.keys = blocking_keys(r.incoming)
+        hits = self.view.hits(r.keys, self.config.max_block)
+        if not hits:
+            return []
+        ids = [pid for pid, _ in hits.most_common(self.config.max_candidates)]
+        candidates = self.view.live_records(ids)
+        config = self.config
+        return best_matches(
+            r.incoming, candidates, config.model, config.thresholds, limit=config.limit
+        )
+
+    def _apply_demographics(
+        self, patient: PatientState, r: _Row, nhs: str | None
+    ) -> tuple[str, ...]:
+        d = r.feed.details
+        if r.placeholder and not patient.placeholder and patient.family_name:
+            return ()
+        values: dict[str, Any] = {name: getattr(d, name) for name in DEMOGRAPHIC_FIELDS}
+        values["postcode"] = normal_postcode(d.postcode)
+        values["nhs_number"] = nhs
+        old_name = (patient.family_name, patient.given_names)
+        old_address = (patient.address, patient.postcode)
+        changed = []
+        for name, value in values.items():
+            if value in (None, ""):
+                continue
+            current = getattr(patient, name)
+            if name not in self.authoritative and current not in (None, ""):
+                continue
+            if current != value:
+                setattr(patient, name, value)
+                changed.append(name)
+        if patient.placeholder and not r.placeholder:
+            patient.placeholder = False
+            if d.date_of_birth is not None:
+                patient.dob_placeholder = False
+            changed.append("placeholder")
+        if changed:
+            patient.touched()
+            patient.dirty = True
+            if "nhs_number" in changed:
+                self.view.noted_nhs(patient)
+        if old_name[0] and old_name != (patient.family_name, patient.given_names):
+            self.view.add_name(patient, old_name[0], old_name[1], SOURCE)
+        if old_address[1] and old_address != (patient.address, patient.postcode):
+            self.view.add_address(patient, old_address[0], old_address[1], SOURCE)
+        return tuple(changed)
+
+    def _attach_identifiers(
+        self, patient: PatientState, r: _Row, tier: str, score: float | None
+    ) -> None:
+        view = self.view
+        link_source = "probabilistic" if tier == "probabilistic" else "exact"
+        for authority, value, id_type, valid in r.wanted:
+            held = view.identifier(authority, value)
+            if held is not None:
+                if held.patient_id != patient.id:
+                    self._queue_conflict(patient, held.patient_id)
+                continue
+            view.add_identifier(
+                patient,
+                {
+                    "authority": authority,
+                    "value": value,
+                    "id_type": id_type,
+                    "valid": valid,
+                    "link_source": link_source,
+                    "link_score": score,
+                },
+            )
+            view.audit(
+                "link",
+                patient.id,
+                authority=authority,
+                value=value,
+                link_source=link_source,
+                score=score,
+                valid=valid,
+            )
+
+    def _queue_conflict(self, patient: PatientState, owner_id: int) -> None:
+        owner = self._survivor(self.view.patient(owner_id))
+        if owner.id == patient.id:
+            return
+        records = {
+            int(rec.record_id): rec for rec in self.view.live_records([patient.id, owner.id])
+        }
+        if len(records) < 2:
+            return
+        decision = score_pair(records[patient.id], records[owner.id]).as_dict()
+        self._queue_pair(patient.id, owner.id, decision, f"{SOURCE}:identifier")
+
+    def _queue_pair(self, a: int, b: int, decision: dict[str, Any], found_by: str) -> None:
+        low, high = sorted((a, b))
+        existing = self.view.pair(low, high)
+        if existing is not None:
+            if existing.state in OPEN_STATES and decision["score"] > existing.score:
+                self.view.raise_pair(existing, raised_values(decision, low, False))
+            return
+        self.view.queue(low, high, pair_values(a, b, decision, found_by=found_by, live=False))
+
+    def _refresh_keys(self, patient: PatientState) -> None:
+        if patient.merged_into_id is not None:
+            self.view.set_keys(patient, set())
+            return
+        keys = blocking_keys(patient.record(self.view.cache))
+        if patient.placeholder:
+            keys = {k for k in keys if k.startswith("N:")}
+        self.view.set_keys(patient, keys)
+
+    def _previous_postcodes(self, patient: PatientState, postcodes: tuple[str, ...]) -> bool:
+        if not postcodes:
+            return False
+        known = {*patient.postcodes, patient.postcode}
+        new = [pc for pc in dict.fromkeys(postcodes) if pc not in known]
+        for pc in new:
+            self.view.add_address(patient, None, pc, "gp")
+        if new:
+            self._refresh_keys(patient)
+        return bool(new)
