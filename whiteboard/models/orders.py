@@ -9,17 +9,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from config.db import Base, UTCDateTime, utcnow
 
 ORDERED, PERFORMED, REPORTED, CANCELLED = "ordered", "performed", "reported", "cancelled"
+LAB, IMAGING = "lab", "imaging"
+ROUTINE, URGENT, CRITICAL = "routine", "urgent", "critical"
+ABNORMAL = "abnormal"  # a result flag (OBX-8 H/L/A): acknowledged in time, not escalated at once
+FINAL_STATUSES = ("F", "C")  # OBR-25 final and corrected: a report someone must acknowledge
 
 
 class Order(Base):
     __tablename__ = "clinical_order"
-    __table_args__ = (UniqueConstraint("placer_system", "placer_order_number"),)
+    __table_args__ = (
+        UniqueConstraint("placer_system", "placer_order_number"),
+        # A ward's snapshot loads its patients' orders placed since each admission.
+        Index("ix_clinical_order_patient_ordered", "patient_id", "ordered_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -29,6 +37,10 @@ class Order(Base):
     service_code: Mapped[str] = mapped_column(String(60), default="")  # OBR-4.1
     service_text: Mapped[str] = mapped_column(String(200), default="")  # OBR-4.2
     ordering_practice: Mapped[str | None] = mapped_column(String(12))  # ODS code
+    kind: Mapped[str] = mapped_column(String(12), default=LAB, server_default=LAB)
+    modality: Mapped[str | None] = mapped_column(String(8))  # imaging: XR, CT, MR, US, NM ...
+    priority: Mapped[str] = mapped_column(String(10), default=ROUTINE, server_default=ROUTINE)
+    performed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(12), default=ORDERED, index=True)
     ordered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -51,5 +63,11 @@ class Result(Base):
     observations: Mapped[str] = mapped_column(Text, default="")  # one OBX per line
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(40), default="")
+    # From OBX-8: critical (HH, LL, AA ...), abnormal (H, L, A ...) or routine.
+    result_urgency: Mapped[str] = mapped_column(
+        String(10), default=ROUTINE, server_default=ROUTINE
+    )
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(80))  # staff username
 
     order: Mapped[Order | None] = relationship(back_populates="results")
