@@ -72,7 +72,7 @@ def require_current_edd(
     """Refuse a doctor's action on an inpatient whose EDD is not current, saying why."""
     if cmd.actor_role != "doctor" or stay.patient_class != "I":
         return
-    rows = load_clinical_rows(session, [stay.id])[stay.id]
+    rows = load_clinical_rows(session, [stay.id], responsible=False, orders=False)[stay.id]
     facts = stay_facts(stay.id, stay.admitted_at, None, rows)
     if edd_is_current(facts, cmd.occurred_at, rules):
         return

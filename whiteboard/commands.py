@@ -185,6 +185,9 @@ class OrderDetails:
     service_code: str = ""
     service_text: str = ""
     ordering_practice: str | None = None
+    kind: str = "lab"  # lab or imaging (OBR-24, else the service code's prefix)
+    modality: str | None = None  # imaging: XR, CT, MR, US, NM, MG
+    priority: str = "routine"  # critical (S stat), urgent (A, T) or routine
 
 
 @dataclass(frozen=True)
@@ -205,3 +208,13 @@ class RecordResult(Command):
     order: OrderDetails
     report_status: str
     observations: tuple[str, ...] = ()
+    result_urgency: str = "routine"  # critical, abnormal or routine (the worst OBX-8 flag)
+
+
+@dataclass(frozen=True)
+class AcknowledgeResult(Command):
+    """A named clinician has read a result and taken responsibility for acting on it."""
+
+    result_id: int
+    actor: str
+    actor_role: str = "doctor"

@@ -40,3 +40,18 @@ class UnknownPatient(RecordError):
     """A merge names a prior identifier no record holds."""
 
     hl7_code = "204"  # unknown key identifier
+
+
+class NoSuchResult(RecordError):
+    hl7_code = "204"  # unknown key identifier
+
+
+class ResultNotAcknowledgeable(RecordError):
+    """The result is already acknowledged, or is only preliminary: the body's ``rule`` says
+    which (the final or corrected report is the one a clinician acknowledges)."""
+
+    hl7_code = "207"
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule

@@ -125,20 +125,43 @@ class OutpatientVisitBooked(Event):
 
 
 @dataclass(frozen=True)
-class OrderPlaced(Event):
-    order_id: int
+class OnWards(Event):
+    """An order-communications event: it changes the boards of the wards where the patient is
+    now (their result alerts), named by the handler."""
+
+    @property
+    def wards(self) -> tuple[str, ...]:
+        return getattr(self, "on_wards", ())
 
 
 @dataclass(frozen=True)
-class OrderStatusChanged(Event):
+class OrderPlaced(OnWards):
+    order_id: int
+    on_wards: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrderStatusChanged(OnWards):
     order_id: int
     status: str
+    on_wards: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class ResultReceived(Event):
+class ResultReceived(OnWards):
     result_id: int
     order_id: int | None  # None: a result for an order we do not know, kept and visible
+    on_wards: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ResultAcknowledged(OnWards):
+    """A named clinician acknowledged a result (audited with the patient)."""
+
+    result_id: int
+    patient_id: int
+    acknowledged_by: str
+    on_wards: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,38 @@ result without an order, visible), because dropping a result is worse than a loo
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from config.unit_of_work import UnitOfWork
 from mpi.identity import resolve_identity
 from whiteboard import commands as cmds
 from whiteboard import events
-from whiteboard.models.orders import CANCELLED, ORDERED, PERFORMED, REPORTED, Order, Result
+from whiteboard.errors import NoSuchResult, ResultNotAcknowledgeable
+from whiteboard.models import Stay, Ward
+from whiteboard.models.orders import (
+    CANCELLED,
+    FINAL_STATUSES,
+    ORDERED,
+    PERFORMED,
+    REPORTED,
+    Order,
+    Result,
+)
+
+
+def wards_of(session: Session, patient_id: int) -> tuple[str, ...]:
+    """The wards where the patient is now: their boards show the patient's result alerts."""
+    return tuple(
+        session.scalars(
+            select(Ward.code)
+            .join(Stay, Stay.ward_id == Ward.id)
+            .where(Stay.patient_id == patient_id)
+            .where(Stay.state == "active")
+            .order_by(Ward.code)
+            .distinct()
+        )
+    )
+
 
 # ORC-5 order status (HL7 table 0038) values that mean the work has been done.
 _PERFORMED_STATUSES = {"IP", "A", "CM"}
@@ -52,21 +78,25 @@ def place_order(cmd: cmds.PlaceOrder, uow: UnitOfWork) -> int:
             service_code=cmd.order.service_code,
             service_text=cmd.order.service_text,
             ordering_practice=cmd.order.ordering_practice,
+            kind=cmd.order.kind,
+            modality=cmd.order.modality,
+            priority=cmd.order.priority,
             status=ORDERED,
             ordered_at=cmd.occurred_at,
             source=cmd.source,
         )
         s.add(order)
         s.flush()
-        uow.add_event(events.OrderPlaced(order.id))
+        uow.add_event(events.OrderPlaced(order.id, wards_of(s, patient.id)))
     if cmd.control == "CA" and order.status != CANCELLED:
         order.status = CANCELLED
-        uow.add_event(events.OrderStatusChanged(order.id, CANCELLED))
+        uow.add_event(events.OrderStatusChanged(order.id, CANCELLED, wards_of(s, order.patient_id)))
     elif (
         cmd.control == "SC" and cmd.order_status in _PERFORMED_STATUSES and order.status == ORDERED
     ):
         order.status = PERFORMED
-        uow.add_event(events.OrderStatusChanged(order.id, PERFORMED))
+        order.performed_at = order.performed_at or cmd.occurred_at
+        uow.add_event(events.OrderStatusChanged(order.id, PERFORMED, wards_of(s, order.patient_id)))
     if cmd.order.filler_order_number and not order.filler_order_number:
         order.filler_order_number = cmd.order.filler_order_number
     s.flush()
@@ -88,21 +118,55 @@ def record_result(cmd: cmds.RecordResult, uow: UnitOfWork) -> int:
         observations="\n".join(cmd.observations),
         reported_at=cmd.occurred_at,
         source=cmd.source,
+        result_urgency=cmd.result_urgency,
     )
     s.add(result)
+    on_wards = wards_of(s, patient.id)
     if order is not None:
-        new_status = REPORTED if cmd.report_status in ("F", "C") else PERFORMED
+        # A result means the test was done: at the latest when it was reported.
+        order.performed_at = order.performed_at or cmd.occurred_at
+        new_status = REPORTED if cmd.report_status in FINAL_STATUSES else PERFORMED
         if order.status != new_status and order.status != REPORTED:
             order.status = new_status
-            uow.add_event(events.OrderStatusChanged(order.id, new_status))
+            uow.add_event(events.OrderStatusChanged(order.id, new_status, on_wards))
         if cmd.order.filler_order_number and not order.filler_order_number:
             order.filler_order_number = cmd.order.filler_order_number
     s.flush()
-    uow.add_event(events.ResultReceived(result.id, order.id if order else None))
+    uow.add_event(events.ResultReceived(result.id, order.id if order else None, on_wards))
+    return result.id
+
+
+def acknowledge_result(cmd: cmds.AcknowledgeResult, uow: UnitOfWork) -> int:
+    """Record who acknowledged a final (or corrected) report and when; once only, so the
+    first clinician to take responsibility stays named."""
+    s = uow.session
+    result = s.get(Result, cmd.result_id)
+    if result is None:
+        raise NoSuchResult(f"no result {cmd.result_id}")
+    if result.acknowledged_at is not None:
+        raise ResultNotAcknowledgeable(
+            f"result {result.id} was acknowledged by {result.acknowledged_by} "
+            f"at {result.acknowledged_at.isoformat()}",
+            "already-acknowledged",
+        )
+    if result.report_status not in FINAL_STATUSES:
+        raise ResultNotAcknowledgeable(
+            f"result {result.id} is a preliminary report: acknowledge the final one",
+            "result-not-final",
+        )
+    result.acknowledged_at = cmd.occurred_at
+    result.acknowledged_by = cmd.actor
+    s.flush()
+    uow.add_event(
+        events.ResultAcknowledged(
+            result.id, result.patient_id, cmd.actor, wards_of(s, result.patient_id)
+        )
+    )
     return result.id
 
 
 ORDER_HANDLERS = {
     cmds.PlaceOrder: place_order,
     cmds.RecordResult: record_result,
+    cmds.AcknowledgeResult: acknowledge_result,
 }

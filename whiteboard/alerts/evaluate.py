@@ -18,7 +18,7 @@ from whiteboard.alerts.long_stay import long_stay_alert
 from whiteboard.alerts.model import Alert, by_severity
 from whiteboard.alerts.observations import news2_alert, observation_alert
 from whiteboard.alerts.referrals import referral_alerts
-from whiteboard.alerts.results import result_alerts
+from whiteboard.alerts.results import result_alert, result_alerts
 from whiteboard.alerts.vte import vte_alert
 
 
@@ -40,4 +40,12 @@ def alerts_for_stay(stay: StayFacts, now: datetime, rules: ClinicalRules) -> lis
 
 
 def alerts_for_attendance(att: AttendanceFacts, now: datetime, rules: ClinicalRules) -> list[Alert]:
-    return by_severity(ae_alerts(att, now, rules))
+    """The department clocks, and the results of tests ordered during the attendance."""
+    now = as_utc(now, "now")
+    alerts = ae_alerts(att, now, rules)
+    stay_open = att.stopped_at is None or att.stopped_at > now
+    for order in att.orders:
+        alert = result_alert(order, now, rules, stay_open=stay_open)
+        if alert is not None:
+            alerts.append(alert)
+    return by_severity(alerts)

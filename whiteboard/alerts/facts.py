@@ -164,6 +164,7 @@ class AttendanceFacts:
     admitted_at: datetime | None = None
     left_at: datetime | None = None
     responsible: tuple[DoctorInCharge, ...] = ()
+    orders: tuple[OrderFacts, ...] = ()
 
     def __post_init__(self) -> None:
         _normalise(self)

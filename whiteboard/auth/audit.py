@@ -107,7 +107,7 @@ def audit_record_changes(session: Session, events: list[Any]) -> None:
             continue
         detail = {
             k: getattr(event, k)
-            for k in ("stay_id", "ward", "from_ward", "practice")
+            for k in ("stay_id", "ward", "from_ward", "practice", "result_id")
             if getattr(event, k, None) is not None
         }
         actor, role, workstation = CHANGED_BY.get()

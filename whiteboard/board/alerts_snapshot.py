@@ -56,15 +56,15 @@ def _evaluators(rules: ClinicalRules) -> tuple[Callable[..., Any], Callable[...,
 
     @lru_cache(maxsize=16384)
     def stay(key: tuple[Any, ...], minute: datetime) -> tuple[dict[str, Any], ...]:
-        stay_id, admitted_at, age, main, referrals = key
-        rows = _rows(main, referrals, ())
+        stay_id, admitted_at, age, main, referrals, orders = key
+        rows = _rows(main, referrals, (), orders)
         facts = stay_facts(stay_id, admitted_at, age, rows)
         return tuple(a.to_dict() for a in alerts_for_stay(facts, minute, rules))
 
     @lru_cache(maxsize=4096)
     def attendance(key: tuple[Any, ...], minute: datetime) -> tuple[dict[str, Any], ...]:
-        stay_id, admitted_at, main, responsible, doctor = key
-        rows = _rows(main, (), responsible)
+        stay_id, admitted_at, main, responsible, doctor, orders = key
+        rows = _rows(main, (), responsible, orders)
         facts = attendance_facts(stay_id, admitted_at, rows, current_doctor=doctor)
         # The clock column already shows time since arrival; only warnings are alerts.
         return tuple(
@@ -74,9 +74,13 @@ def _evaluators(rules: ClinicalRules) -> tuple[Callable[..., Any], Callable[...,
     return stay, attendance
 
 
-def _rows(main: Any, referrals: tuple[Any, ...], responsible: tuple[Any, ...]) -> ClinicalRows:
+def _rows(
+    main: Any, referrals: tuple[Any, ...], responsible: tuple[Any, ...], orders: tuple[Any, ...]
+) -> ClinicalRows:
     """The per-stay rows back from their hashable key (``main`` is the joined plan/obs row)."""
-    rows = ClinicalRows(referrals=list(referrals), responsible=list(responsible))
+    rows = ClinicalRows(
+        referrals=list(referrals), responsible=list(responsible), orders=list(orders)
+    )
     if main is not None:
         rows.plan = main if main.plan_stay_id is not None else None
         rows.latest_obs = main if main.obs_id is not None else None
@@ -113,12 +117,19 @@ def add_alerts(
         main = r.main
         if stay.patient_class == "E":
             doctor = _current_doctor(stay)
-            key = (stay.id, stay.admitted_at, main, tuple(r.responsible), doctor)
+            key = (stay.id, stay.admitted_at, main, tuple(r.responsible), doctor, tuple(r.orders))
             alerts = eval_attendance(key, minute)
             dta = r.plan.decision_to_admit_at if r.plan is not None else None
             patient["decision_to_admit_at"] = _iso(dta)
         else:
-            key = (stay.id, stay.admitted_at, patient.get("age"), main, tuple(r.referrals))
+            key = (
+                stay.id,
+                stay.admitted_at,
+                patient.get("age"),
+                main,
+                tuple(r.referrals),
+                tuple(r.orders),
+            )
             alerts = eval_stay(key, minute)
             obs = r.latest_obs
             patient["news2"] = (
@@ -188,7 +199,7 @@ def breach_list(
         .where(Stay.discharged_at >= start)
     ).all()
     rows = dict(rows_active)
-    rows.update(load_clinical_rows(session, [r.id for r in left]))
+    rows.update(load_clinical_rows(session, [r.id for r in left], orders=False))
     entries: list[tuple[Alert, str]] = []
     for stay in [*[s for s in active if s.patient_class == "E"], *left]:
         ended = getattr(stay, "discharged_at", None)

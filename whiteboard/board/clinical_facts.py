@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from config.db import UTCDateTime
@@ -22,18 +22,22 @@ from whiteboard.alerts.facts import (
     AttendanceFacts,
     DoctorInCharge,
     ObservationSet,
+    OrderFacts,
     ReferralFacts,
     StayFacts,
 )
 from whiteboard.models import (
     Clinician,
     Observation,
+    Order,
     Referral,
     ResponsibleClinician,
+    Result,
     Stay,
     StayPlan,
 )
 from whiteboard.models.clinical import split_codes
+from whiteboard.models.orders import CANCELLED, CRITICAL, FINAL_STATUSES, URGENT
 
 
 @dataclass
@@ -46,6 +50,7 @@ class ClinicalRows:
     latest_obs: Any = None  # an Observation row (Core), or None
     referrals: list[Any] = field(default_factory=list)
     responsible: list[DoctorInCharge] = field(default_factory=list)
+    orders: list[OrderFacts] = field(default_factory=list)
 
 
 def clinician_name(prefix: str | None, given: str | None, family: str | None) -> str:
@@ -107,11 +112,81 @@ def _responsible_query() -> Any:
     )
 
 
+@cache
+def _orders_query() -> Any:
+    """Each stay's orders (placed at or after its admission, before any discharge, not
+    cancelled) with their results: one statement for a whole ward, oldest result first."""
+    return (
+        select(
+            Stay.id.label("sid"),
+            Stay.patient_class,
+            Order.id.label("order_id"),
+            Order.kind,
+            Order.modality,
+            Order.priority,
+            Order.service_code,
+            Order.service_text,
+            Order.ordered_at,
+            Order.performed_at,
+            Result.id.label("result_id"),
+            Result.report_status,
+            Result.reported_at,
+            Result.result_urgency,
+            Result.acknowledged_at,
+        )
+        .select_from(Stay)
+        .join(
+            Order,
+            and_(
+                Order.patient_id == Stay.patient_id,
+                Order.ordered_at >= Stay.admitted_at,
+                Order.status != CANCELLED,
+            ),
+        )
+        .outerjoin(Result, Result.order_id == Order.id)
+        .where(Stay.id.in_(bindparam("ids", expanding=True)))
+        .where(or_(Stay.discharged_at.is_(None), Order.ordered_at <= Stay.discharged_at))
+        .order_by(Stay.id, Order.id, Result.reported_at, Result.id)
+    )
+
+
+def order_facts(rows: list[Any]) -> OrderFacts:
+    """One order from its joined rows (one per result, oldest first). The latest final or
+    corrected report is the one to acknowledge: a correction needs reading again. Any result
+    means the test was done, at the latest when the first result came."""
+    first = rows[0]
+    results = [r for r in rows if r.result_id is not None]
+    finals = [r for r in results if r.report_status in FINAL_STATUSES]
+    report = finals[-1] if finals else None
+    performed_at = first.performed_at or (results[0].reported_at if results else None)
+    urgency = report.result_urgency if report is not None else "routine"
+    ref = f"result-{report.result_id}" if report is not None else f"order-{first.order_id}"
+    return OrderFacts(
+        order_id=ref,
+        kind=first.kind if first.kind in ("lab", "imaging") else "lab",
+        ordered_at=first.ordered_at,
+        priority=first.priority if first.priority in (CRITICAL, URGENT) else "routine",
+        description=first.service_text or first.service_code,
+        modality=first.modality,
+        inpatient=first.patient_class == "I",
+        performed_at=performed_at,
+        reported_at=report.reported_at if report is not None else None,
+        acknowledged_at=report.acknowledged_at if report is not None else None,
+        # An abnormal (H/L) flag is acknowledged in the usual time; only critical escalates.
+        result_urgency="critical" if urgency == CRITICAL else "routine",
+    )
+
+
 def load_clinical_rows(
-    session: Session, stay_ids: Iterable[int], *, responsible: bool = True
+    session: Session,
+    stay_ids: Iterable[int],
+    *,
+    responsible: bool = True,
+    orders: bool = True,
 ) -> dict[int, ClinicalRows]:
-    """At most three queries whatever the number of stays; ``responsible=False`` skips the
-    clinician history (only A&E breach attribution reads it)."""
+    """At most four queries whatever the number of stays; ``responsible=False`` skips the
+    clinician history (only A&E breach attribution reads it), ``orders=False`` the orders
+    and results (only the result alerts read them)."""
     ids = sorted(set(stay_ids))
     out: dict[int, ClinicalRows] = defaultdict(ClinicalRows)
     if not ids:
@@ -136,6 +211,12 @@ def load_clinical_rows(
             out[stay_id].responsible.append(
                 DoctorInCharge(from_time, code, clinician_name(prefix, given, family))
             )
+    if orders:
+        by_order: dict[tuple[int, int], list[Any]] = {}
+        for row in session.execute(_orders_query(), {"ids": ids}):
+            by_order.setdefault((row.sid, row.order_id), []).append(row)
+        for (sid, _), order_rows in by_order.items():
+            out[sid].orders.append(order_facts(order_rows))
     return out
 
 
@@ -193,6 +274,7 @@ def stay_facts(
             )
             for r in rows.referrals
         ),
+        orders=tuple(rows.orders),
     )
 
 
@@ -217,6 +299,7 @@ def attendance_facts(
         admitted_at=ended_at if state == "ended" else None,
         left_at=ended_at if state in ("discharged", "cancelled") else None,
         responsible=tuple(responsible),
+        orders=tuple(rows.orders),
     )
 
 

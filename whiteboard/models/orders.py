@@ -64,9 +64,7 @@ class Result(Base):
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(40), default="")
     # From OBX-8: critical (HH, LL, AA ...), abnormal (H, L, A ...) or routine.
-    result_urgency: Mapped[str] = mapped_column(
-        String(10), default=ROUTINE, server_default=ROUTINE
-    )
+    result_urgency: Mapped[str] = mapped_column(String(10), default=ROUTINE, server_default=ROUTINE)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(80))  # staff username
 
