@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,6 +63,19 @@ Row = tuple[str, str, str, int | None, str, str]
 CHANGED_BY: ContextVar[tuple[str, str, str]] = ContextVar(
     "audit_changed_by", default=("hl7", "system", "")
 )
+
+
+@contextmanager
+def changed_by(principal: Principal | None) -> Iterator[None]:
+    """Changes made while this is open are audited as the signed-on principal's, not HL7's."""
+    if principal is None:
+        yield
+        return
+    token = CHANGED_BY.set((principal.name, principal.role, principal.workstation))
+    try:
+        yield
+    finally:
+        CHANGED_BY.reset(token)
 
 
 def append(session: Session, rows: list[Row]) -> list[AuditEntry]:

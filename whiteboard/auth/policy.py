@@ -50,6 +50,7 @@ ENDPOINTS: dict[str, str] = {
     "clinical_api.referral_worklist": roles.CLINICAL_ACT,
     "clinical_api.stay_panel": roles.CLINICAL_ACT,
     "clinical_api.workload": roles.WORKLOAD_VIEW,
+    "clinical_api.acknowledge_result": roles.RESULT_ACKNOWLEDGE,
     "reports.index": roles.REPORTS_VIEW,
     "reports.page": roles.REPORTS_VIEW,
     "reports.csv_download": roles.REPORTS_VIEW,

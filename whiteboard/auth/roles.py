@@ -27,6 +27,7 @@ AUDIT_SEARCH = "audit.search"  # who looked at which record
 SESSION = "session"  # the signed-on user's own session (sign-off, session socket)
 USERS_MANAGE = "users.manage"  # staff, cards, kiosks, workstations (CLI today)
 CLINICAL_ACT = "clinical.act"  # VTE, observations, EDD, referrals, bed cleaned, bookings
+RESULT_ACKNOWLEDGE = "result.acknowledge"  # a named doctor takes on a reported result
 WORKLOAD_VIEW = "workload.view"  # patients and open alerts per doctor
 REPORTS_VIEW = "reports.view"  # managers' reports and their charts and CSV
 JOBS_VIEW = "jobs.view"  # the scheduler's jobs, last and next runs
@@ -40,13 +41,24 @@ GP_PORTAL = "gp.portal"  # a GP's list of own registered patients' hospital epis
 
 MATRIX: dict[str, frozenset[str]] = {
     NURSE: frozenset({BOARD_VIEW, WARD_LIST, PATIENT_VIEW, CLINICAL_ACT, SESSION}),
-    DOCTOR: frozenset({BOARD_VIEW, WARD_LIST, PATIENT_VIEW, CLINICAL_ACT, GP_RECORD_VIEW, SESSION}),
+    DOCTOR: frozenset(
+        {
+            BOARD_VIEW,
+            WARD_LIST,
+            PATIENT_VIEW,
+            CLINICAL_ACT,
+            RESULT_ACKNOWLEDGE,
+            GP_RECORD_VIEW,
+            SESSION,
+        }
+    ),
     CONSULTANT: frozenset(
         {
             BOARD_VIEW,
             WARD_LIST,
             PATIENT_VIEW,
             CLINICAL_ACT,
+            RESULT_ACKNOWLEDGE,
             WORKLOAD_VIEW,
             GP_RECORD_VIEW,
             SESSION,

@@ -18,7 +18,9 @@ from sqlalchemy import select
 from config.services import services
 from mpi.models import Patient
 from whiteboard import clinical_commands as cc
+from whiteboard import commands as cmds
 from whiteboard.alerts.evaluate import alerts_for_attendance, alerts_for_stay
+from whiteboard.auth.audit import changed_by
 from whiteboard.board.clinical_facts import (
     age_on,
     attendance_facts,
@@ -26,8 +28,16 @@ from whiteboard.board.clinical_facts import (
     stay_facts,
 )
 from whiteboard.clinical_handlers import mark_bed_cleaned
-from whiteboard.errors import EddNotCurrent, InvalidCommand, NoSuchStay, RecordError
+from whiteboard.errors import (
+    EddNotCurrent,
+    InvalidCommand,
+    NoSuchResult,
+    NoSuchStay,
+    RecordError,
+    ResultNotAcknowledgeable,
+)
 from whiteboard.models import Referral, Stay, Ward
+from whiteboard.web.access import current_principal
 from whiteboard.web.actor import Actor, current_actor
 from whiteboard.web.problems import problem
 
@@ -127,12 +137,16 @@ def _act(build: Callable[[Actor, datetime, Body], Any], status: int = 200) -> Re
     try:
         body = Body()
         command = build(actor, svc.clock.now(), body)
-        result = svc.bus.handle(command)
+        # Audited as the signed-on member of staff, not as an HL7 feed.
+        with changed_by(current_principal()):
+            result = svc.bus.handle(command)
     except BadInput as exc:
         return problem(422, "Unprocessable Content", str(exc))
     except EddNotCurrent as exc:
         return problem(409, "EDD not current", exc.message, rule=exc.rule)
-    except NoSuchStay as exc:
+    except ResultNotAcknowledgeable as exc:
+        return problem(409, "Conflict", exc.message, rule=exc.rule)
+    except (NoSuchStay, NoSuchResult) as exc:
         return problem(404, "Not Found", exc.message)
     except (InvalidCommand, RecordError) as exc:
         return problem(422, "Unprocessable Content", exc.message)
@@ -265,6 +279,22 @@ def pick_up_referral(referral_id: int) -> Response:
             now, referral_id=referral_id, actor=a.code, source="web"
         )
     )
+
+
+@bp.post("/results/<int:result_id>/acknowledge")
+def acknowledge_result(result_id: int) -> Response:
+    """A named doctor acknowledges a final (or corrected) report: the board's "not
+    acknowledged" alert clears. Doctors and consultants only (``result.acknowledge``)."""
+
+    def build(a: Actor, now: datetime, b: Body) -> cmds.AcknowledgeResult:
+        # The time is the server's: an acknowledgement is never back-dated over the gap.
+        if b.data:
+            raise BadInput(f"unexpected field {sorted(b.data)[0]!r}: send an empty body")
+        return cmds.AcknowledgeResult(
+            now, result_id=result_id, actor=a.code, actor_role=a.role, source="web"
+        )
+
+    return _act(build)
 
 
 @bp.post("/wards/<code>/beds/<bed>/cleaned")

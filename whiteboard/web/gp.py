@@ -9,8 +9,6 @@ synopsis is audited, and so is every change of a practice's sharing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
@@ -18,7 +16,7 @@ from sqlalchemy import func, select
 
 from config.services import services
 from mpi.models import Patient
-from whiteboard.auth.audit import CHANGED_BY
+from whiteboard.auth.audit import changed_by
 from whiteboard.auth.principal import Principal
 from whiteboard.errors import InvalidCommand, RecordError, UnknownPatient
 from whiteboard.gp_commands import AuthoriseGpSharing, RevokeGpSharing
@@ -38,16 +36,6 @@ def _principal() -> Principal:
     principal = current_principal()
     assert principal is not None  # the policy let only a permitted principal through
     return principal
-
-
-@contextmanager
-def changed_by(principal: Principal) -> Iterator[None]:
-    """Changes made while this is open are audited as the signed-on principal's, not HL7's."""
-    token = CHANGED_BY.set((principal.name, principal.role, principal.workstation))
-    try:
-        yield
-    finally:
-        CHANGED_BY.reset(token)
 
 
 # --- a practice sends its synopsis -------------------------------------------------------

@@ -22,6 +22,7 @@ CLINICAL_ROUTES = (
     ("post", "/api/v1/wards/{code}/beds/{bed}/cleaned", "Mark a bed cleaned", "200"),
     ("post", "/api/v1/outpatient-bookings", "Book an outpatient visit to a ward", "201"),
     ("get", "/api/v1/workload", "Patients and open alerts per doctor today", "200"),
+    ("post", "/api/v1/results/{result_id}/acknowledge", "Acknowledge a result (doctors)", "200"),
 )
 
 
@@ -31,7 +32,7 @@ def _clinical_paths() -> dict[str, Any]:
     for method, path, summary, ok in CLINICAL_ROUTES:
         params = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in ("stay_id", "referral_id", "code", "bed")
+            for name in ("stay_id", "referral_id", "result_id", "code", "bed")
             if "{" + name + "}" in path
         ]
         paths.setdefault(path, {})[method] = {
@@ -41,7 +42,7 @@ def _clinical_paths() -> dict[str, Any]:
             "responses": {
                 ok: {"description": "done"},
                 "401": {"description": "nobody signed in", **problem},
-                "404": {"description": "no such stay or referral", **problem},
+                "404": {"description": "no such stay, referral or result", **problem},
                 "409": {"description": "refused by a clinical rule (see rule)", **problem},
                 "422": {"description": "bad input", **problem},
             },
