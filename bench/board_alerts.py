@@ -122,9 +122,36 @@ def build_hospital(services, progress) -> dict[str, list[int]]:
                 bus.handle(cc.RecordDecisionToAdmit(NOW, stay_id=stay, actor="C0000001"))
         else:
             fill_record(bus, stay, rng)
+        fill_orders(bus, n, NOW - timedelta(hours=hours_ago), rng)
         if n % 100 == 0:
             progress(f"  filled {n}/{len(beds)} beds")
     return stays
+
+
+def fill_orders(bus, n: int, admitted_at: datetime, rng: random.Random) -> None:
+    """0-3 orders since admission (a quarter imaging, some stat), most with a final result,
+    a few acknowledged: what the result alerts read (``clinical_order``/``clinical_result``)."""
+    for k in range(rng.randrange(4)):
+        ordered_at = admitted_at + (NOW - admitted_at) * rng.random()
+        imaging = rng.random() < 0.25
+        order = cmds.OrderDetails(
+            placer_system="BENCH",
+            placer_order_number=f"B{n:06d}-{k}",
+            service_code="XRCHE" if imaging else "FBC",
+            service_text="Chest X-ray" if imaging else "Full blood count",
+            kind="imaging" if imaging else "lab",
+            modality="XR" if imaging else None,
+            priority=rng.choice(("routine", "routine", "routine", "urgent", "critical")),
+        )
+        bus.handle(cmds.PlaceOrder(ordered_at, patient(n), order))
+        if rng.random() < 0.7:
+            reported_at = ordered_at + (NOW - ordered_at) * rng.random()
+            urgency = rng.choice(("routine", "routine", "abnormal", "critical"))
+            result = bus.handle(
+                cmds.RecordResult(reported_at, patient(n), order, "F", result_urgency=urgency)
+            )
+            if rng.random() < 0.3:
+                bus.handle(cmds.AcknowledgeResult(NOW, result_id=result, actor="C0000001"))
 
 
 def fill_record(bus, stay: int, rng: random.Random) -> None:

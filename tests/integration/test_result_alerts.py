@@ -113,6 +113,10 @@ def test_routine_result_turns_red_unacknowledged_and_a_doctor_clears_it(services
     assert response.status_code == 200, response.get_json()
     assert response.get_json() == {"id": rid}
     assert result_alert(board(client), stay) is None
+    [listed] = client.get(f"/api/v1/stays/{stay}", headers=NURSE).get_json()["orders"]
+    assert listed["ref"] == f"result-{rid}"
+    assert listed["description"] == "Full blood count"
+    assert listed["acknowledged_at"] == clock.now().isoformat()
     with services.read_session() as s:
         row = s.get(Result, rid)
         assert row.acknowledged_by == DOCTOR["X-Wardboard-Actor"]

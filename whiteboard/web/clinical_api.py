@@ -443,6 +443,21 @@ def stay_panel(stay_id: int) -> Response:
                 {"from": d.from_time.isoformat(), "code": d.doctor_code, "name": d.doctor_name}
                 for d in rows.responsible
             ],
+            # Tests ordered during the stay; ``ref`` result-<id> is what to acknowledge.
+            "orders": [
+                {
+                    "ref": o.order_id,
+                    "kind": o.kind,
+                    "description": o.description,
+                    "priority": o.priority,
+                    "ordered_at": _iso(o.ordered_at),
+                    "performed_at": _iso(o.performed_at),
+                    "reported_at": _iso(o.reported_at),
+                    "result_urgency": o.result_urgency,
+                    "acknowledged_at": _iso(o.acknowledged_at),
+                }
+                for o in rows.orders
+            ],
             "alerts": [a.to_dict() for a in alerts],
         }
     return jsonify(body)
