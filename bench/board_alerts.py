@@ -229,6 +229,33 @@ def recompute(services, stays: dict[str, list[int]], iterations: int, progress) 
     )
 
 
+def orders_part(services, stays: dict[str, list[int]], iterations: int) -> None:
+    """The facts loader for one ward with and without the orders and results (the result
+    alerts' share of the recompute), alternating, on random wards."""
+    from whiteboard.board.clinical_facts import load_clinical_rows
+
+    rng = random.Random(11)
+    wards = [w for w in stays if w != "AE"]
+    without, with_orders = [], []
+    with services.read_session() as session:
+        for i in range(iterations):
+            ids = stays[rng.choice(wards)]
+            runs = [(False, without), (True, with_orders)]
+            for orders, out in runs if i % 2 else runs[::-1]:
+                t0 = time.perf_counter()
+                rows = load_clinical_rows(session, ids, responsible=False, orders=orders)
+                out.append((time.perf_counter() - t0) * 1000)
+            n_orders = sum(len(r.orders) for r in rows.values())
+    print("\nA ward's alert facts loaded (no rules), with and without orders + results:")
+    print(line("facts WITHOUT orders (baseline)", without))
+    print(line("facts WITH orders and results", with_orders))
+    print(
+        f"  ratio p50 {percentile(with_orders, 50) / percentile(without, 50):.2f}x, "
+        f"p99 {percentile(with_orders, 99) / percentile(without, 99):.2f}x "
+        f"(last ward: {n_orders} orders)"
+    )
+
+
 def render(services, app, renders: int, progress) -> None:
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
@@ -331,6 +358,7 @@ def main() -> None:
             f"{time.perf_counter() - started:.0f} s"
         )
         recompute(services, stays, args.iterations, progress)
+        orders_part(services, stays, args.iterations)
         if not args.no_browser:
             render(services, app, args.renders, progress)
         services.stop()

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, select
@@ -150,7 +150,8 @@ def _orders_query() -> Any:
     )
 
 
-def order_facts(rows: list[Any]) -> OrderFacts:
+@lru_cache(maxsize=65536)
+def order_facts(rows: tuple[Any, ...]) -> OrderFacts:
     """One order from its joined rows (one per result, oldest first). The latest final or
     corrected report is the one to acknowledge: a correction needs reading again. Any result
     means the test was done, at the latest when the first result came."""
@@ -216,7 +217,8 @@ def load_clinical_rows(
         for row in session.execute(_orders_query(), {"ids": ids}):
             by_order.setdefault((row.sid, row.order_id), []).append(row)
         for (sid, _), order_rows in by_order.items():
-            out[sid].orders.append(order_facts(order_rows))
+            # Memoised on the rows: unchanged orders are not rebuilt on every snapshot.
+            out[sid].orders.append(order_facts(tuple(order_rows)))
     return out
 
 
