@@ -145,3 +145,29 @@ def test_the_wall_board_has_no_patient_panel_without_a_signed_in_clinician(
     page.goto(f"{sqlite_live_server.url}/wards/AMU?kiosk={token}")
     page.wait_for_selector("#board[data-connected='true']")
     assert page.locator("#patient-panel").count() == 0
+
+
+def test_a_doctor_acknowledges_a_critical_result_from_the_panel(browser, sqlite_live_server):
+    from tests.integration.test_result_alerts import order, result
+
+    server = sqlite_live_server
+    server.services.clock.freeze(ARRIVED + timedelta(hours=2))
+    _send(server, adt("A01", location="AMU^A^A1"))
+    _send(server, order("K1", "20261122093000", "K^Potassium^LN"))
+    _send(server, result("K1", "20261122100000", "K^Potassium^LN", flag="HH"))
+    context, page, _csrf = _signed_on_context(
+        browser, server, "doctor", "C1234567", viewport={"width": 1920, "height": 1080}
+    )
+    try:
+        page.goto(f"{server.url}/wards/AMU")
+        page.locator("#patients [data-alert='result']").first.wait_for(timeout=10_000)
+        page.locator("[data-patient-key]").first.click()
+        panel = page.locator("#patient-panel")
+        button = panel.locator("form[data-action^='ack-'] button")
+        button.wait_for(timeout=10_000)
+        assert "Potassium" in button.inner_text()
+        button.click()
+        panel.locator(".panel-message[data-kind='ok']").wait_for(timeout=10_000)
+        page.wait_for_selector("#patients [data-alert='result']", state="detached", timeout=10_000)
+    finally:
+        context.close()

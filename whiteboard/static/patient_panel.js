@@ -1,6 +1,6 @@
 /* Patient panel for signed-in staff: click a patient on the board, see the plan and alerts,
  * and record the clinician actions (VTE, observations, EDD and discharge plan, criteria to
- * reside, referrals, decision to admit). Every form posts to /api/v1/ and the board itself
+ * reside, referrals, decision to admit, acknowledging a result). Every form posts to /api/v1/ and the board itself
  * updates from the server's push, exactly as after an HL7 message; refusals (EDD gating)
  * show the server's reason. Also draws the A&E breach list or the beds due free from each
  * snapshot. Kept apart from board.js, which only tells us about snapshots (board:updated). */
@@ -112,6 +112,14 @@
       h('ul', { class: 'panel-alerts' }, ...p.alerts.map((a) =>
         h('li', { 'data-alert': a.code, 'data-level': a.level }, '[' + a.symbol + '] ' + a.label + ': ' + a.detail))),
     );
+    // Reported results nobody has acknowledged: a doctor takes them on (named, audited).
+    for (const o of p.orders || []) {
+      if (o.reported_at && !o.acknowledged_at && o.ref.startsWith('result-')) {
+        const id = o.ref.slice('result-'.length);
+        dialog.append(form('ack-' + id, 'Acknowledge ' + (o.description || 'result'), [],
+          () => ({}), 'POST', '/api/v1/results/' + id + '/acknowledge'));
+      }
+    }
     if (p.status === 'emergency') {
       dialog.append(form('dta', 'Decision to admit', [], () => ({}), 'POST', base + '/decision-to-admit'));
     } else {
