@@ -43,6 +43,7 @@ from whiteboard.alerts.vte import vte_counted, vte_due_at, vte_met_standard
 from whiteboard.board.clinical_facts import load_clinical_rows, stay_facts
 from whiteboard.board.snapshot import age_on
 from whiteboard.models import Clinician, Stay, StayPlan, Ward
+from whiteboard.reports.delivery_log import OutgoingEmail, SendSummary, send_and_log
 from whiteboard.reports.period import day_bounds
 from whiteboard.reports.timestamps import fast_utc
 from whiteboard.reports.vte import vte_assessments
@@ -292,15 +293,6 @@ def render_email(
     return message
 
 
-@dataclass
-class SendSummary:
-    sent: int = 0
-    skipped_already_sent: int = 0
-    failed: int = 0
-    dry_run: int = 0
-    lines: list[str] = field(default_factory=list)
-
-
 def send_consultant_emails(
     services: Services, report_date: date | None, dry_run: bool, *, sent_on: date | None = None
 ) -> SendSummary:
@@ -310,7 +302,6 @@ def send_consultant_emails(
     or repeated run never sends twice.
     """
     from whiteboard.models import EmailDelivery
-    from whiteboard.reports.smtp_delivery import SendOutcome, SmtpSender
 
     settings = services.settings
     tz = ZoneInfo(settings.timezone)
@@ -339,44 +330,23 @@ def send_consultant_emails(
             summary.dry_run += 1
             summary.lines.append(f"{report.email}: {report.subject}")
         return summary
-    sender = SmtpSender.from_settings(settings)
-    relay_down: str | None = None
-    try:
-        for report, message in messages:
-            if report.clinician_id in already:
-                summary.skipped_already_sent += 1
-                continue
-            if relay_down is not None:
-                # Not attempted: the relay is unreachable. The next scheduled run (every 20
-                # minutes until 10:00) sends what is still unsent.
-                outcome = SendOutcome(False, 0, f"not attempted: relay unreachable ({relay_down})")
-            else:
-                outcome = sender.send(message)
-                if outcome.relay_down:
-                    relay_down = outcome.error
-            with services.uow_factory() as uow:
-                uow.session.add(
-                    EmailDelivery(
-                        kind=KIND,
-                        report_date=report.report_date,
-                        clinician_id=report.clinician_id,
-                        recipient=report.email or "",
-                        subject=report.subject,
-                        status="sent" if outcome.ok else "failed",
-                        attempts=outcome.attempts,
-                        error=outcome.error,
-                        message_id=str(message["Message-ID"]),
-                        sent_at=utcnow() if outcome.ok else None,
-                    )
-                )
-                uow.commit()
-            if outcome.ok:
-                summary.sent += 1
-            else:
-                summary.failed += 1
-                summary.lines.append(f"{report.email}: FAILED {outcome.error}")
-    finally:
-        sender.close()
+    outgoing = []
+    for report, message in messages:
+        if report.clinician_id in already:
+            summary.skipped_already_sent += 1
+            continue
+        outgoing.append(
+            OutgoingEmail(
+                recipient=report.email or "",
+                subject=report.subject,
+                report_date=report.report_date,
+                clinician_id=report.clinician_id,
+                build=lambda message=message: message,
+            )
+        )
+    # A relay that is down now: the next scheduled run (every 20 minutes until 10:00) sends
+    # what is still unsent.
+    send_and_log(services, KIND, outgoing, summary)
     log.info(
         "consultant emails for %s: %d sent, %d failed, %d already sent",
         sent_on - timedelta(days=1),

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from config.clinical import ClinicalRules
 from config.db import utcnow
 from whiteboard.reports.catalogue import REPORTS
+from whiteboard.reports.delivery_log import OutgoingEmail, SendSummary, send_and_log
 from whiteboard.reports.period import Period, week_start
 
 if TYPE_CHECKING:
@@ -211,26 +212,16 @@ def recipients(settings: Settings) -> list[str]:
     return [a.strip() for a in settings.managers_email_recipients.split(",") if a.strip()]
 
 
-@dataclass
-class ManagersSendSummary:
-    sent: int = 0
-    skipped_already_sent: int = 0
-    failed: int = 0
-    dry_run: int = 0
-    lines: list[str] = field(default_factory=list)
-
-
 def send_managers_email(
     services: Services,
     week_end: date | None = None,
     dry_run: bool = False,
     *,
     now: datetime | None = None,
-) -> ManagersSendSummary:
+) -> SendSummary:
     """Build the summary once and send it to every configured manager not yet sent it for
     that week (default: the last complete week, Monday to Sunday, UK time)."""
     from whiteboard.models import EmailDelivery
-    from whiteboard.reports.smtp_delivery import SendOutcome, SmtpSender
 
     settings = services.settings
     tz = ZoneInfo(settings.timezone)
@@ -239,7 +230,7 @@ def send_managers_email(
         week_end = last_complete_week_end(now.astimezone(tz).date())
     elif week_end.weekday() != 6:
         raise ValueError(f"{week_end} is not a Sunday: a week ends on a Sunday")
-    result = ManagersSendSummary()
+    result = SendSummary()
     to = recipients(settings)
     if not to:
         result.lines.append("no recipients: set WARDBOARD_MANAGERS_EMAIL_RECIPIENTS")
@@ -269,45 +260,22 @@ def send_managers_email(
             result.dry_run += 1
             result.lines.append(f"{address}: {summary.subject}")
         return result
-    sender = SmtpSender.from_settings(settings)
-    relay_down: str | None = None
-    try:
-        for address in to:
-            if address in already:
-                result.skipped_already_sent += 1
-                continue
-            message = render_managers_email(
-                summary, address, settings.smtp_sender, settings.hospital_name, base
+    outgoing = []
+    for address in to:
+        if address in already:
+            result.skipped_already_sent += 1
+            continue
+        outgoing.append(
+            OutgoingEmail(
+                recipient=address,
+                subject=summary.subject,
+                report_date=week_end,
+                build=lambda address=address: render_managers_email(
+                    summary, address, settings.smtp_sender, settings.hospital_name, base
+                ),
             )
-            if relay_down is not None:
-                outcome = SendOutcome(False, 0, f"not attempted: relay unreachable ({relay_down})")
-            else:
-                outcome = sender.send(message)
-                if outcome.relay_down:
-                    relay_down = outcome.error
-            with services.uow_factory() as uow:
-                uow.session.add(
-                    EmailDelivery(
-                        kind=KIND,
-                        report_date=week_end,
-                        clinician_id=None,
-                        recipient=address,
-                        subject=summary.subject,
-                        status="sent" if outcome.ok else "failed",
-                        attempts=outcome.attempts,
-                        error=outcome.error,
-                        message_id=str(message["Message-ID"]),
-                        sent_at=utcnow() if outcome.ok else None,
-                    )
-                )
-                uow.commit()
-            if outcome.ok:
-                result.sent += 1
-            else:
-                result.failed += 1
-                result.lines.append(f"{address}: FAILED {outcome.error}")
-    finally:
-        sender.close()
+        )
+    send_and_log(services, KIND, outgoing, result)
     log.info(
         "managers' email for the week to %s: %d sent, %d failed, %d already sent",
         week_end,
