@@ -245,6 +245,8 @@ class OutboundSender:
         timeout: float = 10.0,
     ) -> None:
         self.uow_factory = uow_factory
+        # SQLite means one process; on PostgreSQL every MLLP process may run a sender.
+        self._single_process = bool(getattr(uow_factory, "single_writer", True))
         self.destinations = destinations
         self.interval = interval
         self.timeout = timeout
@@ -277,29 +279,53 @@ class OutboundSender:
                 .where(OutboundMessage.state == PENDING)
                 .group_by(OutboundMessage.destination)
             ).all()
-        settled = 0
-        for dest, head_id in heads:
-            with self.uow_factory() as uow:
-                msg = uow.session.get(OutboundMessage, head_id)
-                if msg is None or msg.state != PENDING or msg.next_attempt_at > now:
-                    continue  # not due: later messages for this destination wait behind it
-                payload, cid = msg.payload, msg.control_id
-            state, error, ack = self._deliver(dest, payload, cid)
-            with self.uow_factory() as uow:
-                msg = uow.session.get_one(OutboundMessage, head_id)
-                msg.attempts += 1
-                msg.ack = ack
-                msg.last_error = error
-                if state == PENDING:
-                    msg.next_attempt_at = utcnow() + backoff(msg.attempts)
-                else:
-                    msg.state = state
-                    msg.sent_at = utcnow() if state == SENT else None
-                    settled += 1
-                uow.commit()
-            if error:
-                log.warning("outbound %s to %s: %s", cid, dest, error)
+        send = self._send_head if self._single_process else self._send_head_locked
+        return sum(send(dest, head_id, now) for dest, head_id in heads)
+
+    def _send_head(self, dest: str, head_id: int, now: datetime) -> int:
+        """SQLite (one process): read, deliver outside any transaction, record."""
+        with self.uow_factory() as uow:
+            msg = uow.session.get(OutboundMessage, head_id)
+            if msg is None or msg.state != PENDING or msg.next_attempt_at > now:
+                return 0  # not due: later messages for this destination wait behind it
+            payload, cid = msg.payload, msg.control_id
+        # Not inside the unit of work: on SQLite it holds the one write lock, and a slow
+        # destination must not stall the HL7 applier.
+        state, error, ack = self._deliver(dest, payload, cid)
+        with self.uow_factory() as uow:
+            settled = self._record(uow.session.get_one(OutboundMessage, head_id), state, error, ack)
+            uow.commit()
         return settled
+
+    def _send_head_locked(self, dest: str, head_id: int, now: datetime) -> int:
+        """PostgreSQL: several listener processes run a sender each; the head row stays locked
+        while it is delivered, so another process skips it instead of sending it again."""
+        with self.uow_factory() as uow:
+            msg = uow.session.scalars(
+                select(OutboundMessage)
+                .where(OutboundMessage.id == head_id)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if msg is None or msg.state != PENDING or msg.next_attempt_at > now:
+                return 0
+            state, error, ack = self._deliver(dest, msg.payload, msg.control_id)
+            settled = self._record(msg, state, error, ack)
+            uow.commit()
+        return settled
+
+    @staticmethod
+    def _record(msg: OutboundMessage, state: str, error: str | None, ack: bytes | None) -> int:
+        msg.attempts += 1
+        msg.ack = ack
+        msg.last_error = error
+        if error:
+            log.warning("outbound %s to %s: %s", msg.control_id, msg.destination, error)
+        if state == PENDING:
+            msg.next_attempt_at = utcnow() + backoff(msg.attempts)
+            return 0
+        msg.state = state
+        msg.sent_at = utcnow() if state == SENT else None
+        return 1
 
     def _deliver(self, dest: str, payload: bytes, cid: str) -> tuple[str, str | None, bytes | None]:
         endpoint = self.destinations.endpoints.get(dest)

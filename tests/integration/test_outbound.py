@@ -26,12 +26,15 @@ class Downstream:
         self.received: list[bytes] = []
         self.answer = "AA"
         self.echo_wrong_id = False
+        self.delay = 0.0  # seconds before answering: a slow subscriber
         self.lock = threading.Lock()
         self.server = MllpServer(self.receive, "127.0.0.1", 0).start()
 
     def receive(self, raw: bytes, _peer: str) -> bytes:
+        import time
         from datetime import UTC, datetime
 
+        time.sleep(self.delay)
         with self.lock:
             self.received.append(raw)
         header = read_header(raw)
@@ -223,3 +226,37 @@ def test_gp_order_goes_to_its_department_and_the_result_to_the_practice(wired, d
     by_dest = {f[4]: f for f in forwarded}
     assert set(by_dest) >= {b"LAB", b"RIS", b"GPINBOX"}
     assert by_dest[b"GPINBOX"][8].startswith(b"ORU^R01") and by_dest[b"GPINBOX"][2] == b"WARDBOARD"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_listener_processes_never_send_a_message_twice(wired, downstream):
+    """On PostgreSQL every MLLP process runs a sender; the head row is locked while it is
+    delivered, so two senders racing over one queue deliver each message once, in order."""
+    import time
+
+    services, sender, _ = wired
+    other = type(sender)(services.uow_factory, services.destinations, timeout=5)
+    for n in range(6):
+        services.pipeline.receive(
+            adt("A08", control_id=f"C{n}", hospital_number="RM5", nhs_number=None, family=f"N{n}"),
+            "t",
+        )
+    downstream.delay = 0.2  # long enough for the other sender to reach the same head
+
+    def drain(s) -> None:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + 30
+        while any(state == "pending" for _, state, _ in queue(services)):
+            s.send_due()
+            assert time.monotonic() < deadline, "queue not drained"
+
+    threads = [threading.Thread(target=drain, args=(s,)) for s in (sender, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sent_ids = [read_header(raw).control_id for raw in downstream.received]
+    assert len(sent_ids) == len(set(sent_ids)) == len(queue(services))
+    assert [state for _, state, _ in queue(services)] == ["sent"] * len(sent_ids)
+    families = [raw.split(b"|N", 1)[1][:1] for raw in downstream.received]
+    assert families == sorted(families)  # per-destination order kept
