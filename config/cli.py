@@ -21,6 +21,7 @@ from config.settings import Settings
 
 if TYPE_CHECKING:
     from config.bootstrap import Services
+    from whiteboard.reports.delivery_log import SendSummary
 
 
 def _settings(**overrides: object) -> Settings:
@@ -252,6 +253,11 @@ def email_consultants(report_date: object, dry_run: bool) -> None:
         raise click.ClickException(f"could not build the emails: {exc}") from None
     finally:
         services.stop()
+    _echo_sent(summary, dry_run)
+
+
+def _echo_sent(summary: SendSummary, dry_run: bool) -> None:
+    """What a run of report emails did; exit 1 when any failed (cron and operators see it)."""
     for line in summary.lines:
         click.echo(line)
     if dry_run:
@@ -289,17 +295,7 @@ def email_managers(week_end: object, dry_run: bool) -> None:
         raise click.ClickException(f"could not build the email: {exc}") from None
     finally:
         services.stop()
-    for line in summary.lines:
-        click.echo(line)
-    if dry_run:
-        click.echo(f"dry run: {summary.dry_run} emails built, none sent")
-        return
-    click.echo(
-        f"{summary.sent} sent, {summary.failed} failed, "
-        f"{summary.skipped_already_sent} already sent earlier"
-    )
-    if summary.failed:
-        sys.exit(1)
+    _echo_sent(summary, dry_run)
 
 
 @cli.group()

@@ -41,6 +41,7 @@ from mpi.audit import IdentityEvent
 from mpi.history import BlockingKey, PatientAddress, PatientName
 from mpi.matching.prepared import PreparedRecord, prepare
 from mpi.matching.record import PersonRecord
+from mpi.merge import MERGE_FIELDS
 from mpi.models import Patient, PatientIdentifier
 from mpi.records import record_of
 from mpi.review import ReviewPair
@@ -55,20 +56,9 @@ _N = PatientName.__table__.c  # type: ignore[attr-defined]
 _A = PatientAddress.__table__.c  # type: ignore[attr-defined]
 _R = ReviewPair.__table__.c  # type: ignore[attr-defined]
 
-# The patient columns a feed row can change (all written back for a changed patient).
-MUTABLE = (
-    "nhs_number",
-    "family_name",
-    "given_names",
-    "title",
-    "date_of_birth",
-    "sex",
-    "address",
-    "postcode",
-    "gp_practice_code",
-    "placeholder",
-    "dob_placeholder",
-)
+# The patient columns a feed row can change (all written back for a changed patient): the
+# identity columns a merge chooses between and an unmerge restores.
+MUTABLE = MERGE_FIELDS
 
 
 @dataclass(slots=True, eq=False)

@@ -25,14 +25,14 @@ from mpi.matching.blocking import blocking_keys
 from mpi.matching.decide import MatchDecision, best_matches, score_pair
 from mpi.matching.prepared import PreparedRecord, prepare
 from mpi.models import NHS_AUTHORITY
-from mpi.records import is_placeholder_name, looks_like_placeholder_dob, normal_postcode
+from mpi.records import is_placeholder_name, looks_like_placeholder_dob
 from mpi.resolve import (
-    DEMOGRAPHIC_FIELDS,
     MatchConfig,
     _incoming_record,
     _valid_nhs,
     _with_ids,
     record_contradicts,
+    take_demographics,
 )
 from mpi.review import OPEN_STATES, pair_values, raised_values
 
@@ -244,29 +244,9 @@ class _Chunk:
     def _apply_demographics(
         self, patient: PatientState, r: _Row, nhs: str | None
     ) -> tuple[str, ...]:
-        d = r.feed.details
-        if r.placeholder and not patient.placeholder and patient.family_name:
-            return ()
-        values: dict[str, Any] = {name: getattr(d, name) for name in DEMOGRAPHIC_FIELDS}
-        values["postcode"] = normal_postcode(d.postcode)
-        values["nhs_number"] = nhs
         old_name = (patient.family_name, patient.given_names)
         old_address = (patient.address, patient.postcode)
-        changed = []
-        for name, value in values.items():
-            if value in (None, ""):
-                continue
-            current = getattr(patient, name)
-            if name not in self.authoritative and current not in (None, ""):
-                continue
-            if current != value:
-                setattr(patient, name, value)
-                changed.append(name)
-        if patient.placeholder and not r.placeholder:
-            patient.placeholder = False
-            if d.date_of_birth is not None:
-                patient.dob_placeholder = False
-            changed.append("placeholder")
+        changed = take_demographics(patient, r.feed.details, nhs, r.placeholder, self.authoritative)
         if changed:
             patient.touched()
             patient.dirty = True
@@ -276,7 +256,7 @@ class _Chunk:
             self.view.add_name(patient, old_name[0], old_name[1], SOURCE)
         if old_address[1] and old_address != (patient.address, patient.postcode):
             self.view.add_address(patient, old_address[0], old_address[1], SOURCE)
-        return tuple(changed)
+        return changed
 
     def _attach_identifiers(
         self, patient: PatientState, r: _Row, tier: str, score: float | None

@@ -244,28 +244,25 @@ def survivor(session: Session, patient: Patient) -> Patient:
     return patient
 
 
-def apply_demographics(
-    session: Session,
-    patient: Patient,
+def take_demographics(
+    patient: Any,
     details: PatientDetails,
     nhs: str | None,
     placeholder: bool,
-    *,
-    source: str,
     only: frozenset[str] | None = None,
 ) -> tuple[str, ...]:
-    """Take the sender's values, keeping the old name and address as searchable history.
+    """Set the sender's values on a patient (an ORM ``Patient`` or the bulk GP feed's
+    ``PatientState``, so both paths decide alike); returns the fields changed.
 
     A placeholder ("Unknown Male") never overwrites a real name; a real name replaces a
-    placeholder's and clears the flag.
+    placeholder's and clears the flag. ``only`` lists the fields this source overwrites;
+    the others are only filled when blank.
     """
     if placeholder and not patient.placeholder and patient.family_name:
         return ()
     values: dict[str, Any] = {name: getattr(details, name) for name in DEMOGRAPHIC_FIELDS}
     values["postcode"] = normal_postcode(details.postcode)
     values["nhs_number"] = nhs
-    old_name = (patient.family_name, patient.given_names)
-    old_address = (patient.address, patient.postcode)
     changed = []
     for name, value in values.items():
         if value in (None, ""):
@@ -281,6 +278,23 @@ def apply_demographics(
         if details.date_of_birth is not None:
             patient.dob_placeholder = False
         changed.append("placeholder")
+    return tuple(changed)
+
+
+def apply_demographics(
+    session: Session,
+    patient: Patient,
+    details: PatientDetails,
+    nhs: str | None,
+    placeholder: bool,
+    *,
+    source: str,
+    only: frozenset[str] | None = None,
+) -> tuple[str, ...]:
+    """Take the sender's values, keeping the old name and address as searchable history."""
+    old_name = (patient.family_name, patient.given_names)
+    old_address = (patient.address, patient.postcode)
+    changed = take_demographics(patient, details, nhs, placeholder, only)
     if (
         patient.id is not None
         and old_name[0]
@@ -315,7 +329,7 @@ def apply_demographics(
                 source=source,
             )
         )
-    return tuple(changed)
+    return changed
 
 
 def _valid_nhs(raw: str | None) -> str | None:
