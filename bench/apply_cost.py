@@ -98,7 +98,7 @@ def main() -> None:
     settings = Settings(
         instance_path=Path(tmp), database_url=url, board_push_enabled=False, timezone="UTC"
     )
-    services = bootstrap(settings, emit=lambda _w, _p: None, emit_kiosk=lambda _w, _p: None)
+    services = bootstrap(settings, emit=lambda *_: None, emit_kiosk=lambda *_: None)
     try:
         upgrade(services.engine)
         layout = load_layout(LAYOUT)

@@ -111,6 +111,7 @@ def run_system(
             boards.collect()
             events = boards.snapshot_events()
             e2e, missing = marker_latencies(sent, events, boards.per_ward, ward_of)
+            print(f"  board resyncs (patch did not apply): {boards.resyncs}", file=sys.stderr)
             return e2e, ack_ms, missing
         finally:
             system.stop()

@@ -134,6 +134,7 @@ class Report:
     unseen_updates: int = 0
     baseline_ms: list[float] = field(default_factory=list)
     board_pushes: int = 0
+    board_resyncs: int = 0
     lost: int = 0
     duplicated: int = 0
     journal_states: Counter[str] = field(default_factory=Counter)
@@ -897,6 +898,7 @@ def _drive(opts, report, system, layout, tmp, database_url, downstream, say) -> 
         time.sleep(1)
     time.sleep(3)
     finals = boards.collect()
+    report.board_resyncs = boards.resyncs
     report.hl7_sent -= fill_hl7
     report.web_done -= fill_web
     report.adt_to_board_ms, unseen_hl7 = board_latencies(day.expect_hl7, boards.events, boards_of)
@@ -931,6 +933,7 @@ def print_report(r: Report, out: TextIO = sys.stdout) -> None:
     line(f"HL7 in the day: {r.hl7_total} ({r.hl7_total / day_s:.1f}/s): {hl7}")
     line(f"web actions in the day: {r.web_total} ({r.web_total / day_s:.1f}/s): {web}")
     line(f"board pushes received: {r.board_pushes} ({r.board_pushes / day_s:.1f}/s over the day)")
+    line(f"board resyncs (a patch that did not apply, board fetched whole): {r.board_resyncs}")
     line(summary("baseline socket relay", r.baseline_ms, 30))
     line(summary("MLLP ACK (fill + day)", r.ack_ms, 30))
     line(summary("web request (fill + day)", r.web_ms, 30))

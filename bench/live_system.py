@@ -308,9 +308,12 @@ def board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # t
     """Connect ``boards`` [(index, ward)] to ``url``; stream the watchers' events to ``out``."""
     import socketio
 
+    from whiteboard.board.patch import follow_board
+
     pending: deque[tuple] = deque()
     watchers = []
     clients = []
+    followers = []
     for index, ward in boards:
         watcher = watcher_cls(index, ward)
         watchers.append(watcher)
@@ -319,7 +322,7 @@ def board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # t
             pending.extend(watcher.on_board(data, time.monotonic()))
 
         c = socketio.Client(reconnection=False)
-        c.on("board", on_board, namespace=NAMESPACE)
+        followers.append(follow_board(c, on_board, NAMESPACE))
         c.connect(url, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=30, auth=auth)
         c.emit("join", {"ward": ward}, namespace=NAMESPACE)
         clients.append(c)
@@ -337,6 +340,7 @@ def board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # t
     for c in clients:
         c.disconnect()
     flush()
+    out.put(("resyncs", sum(f.resyncs for f in followers)))
     out.put(("final", [(w.board, w.ward, w.final()) for w in watchers]))
     out.put(("done", None))
 
@@ -377,6 +381,7 @@ class Boards:
         ]  # fmt: skip
         self.events: list[tuple] = []
         self.finals: dict[int, tuple[str, Any]] = {}
+        self.resyncs = 0  # patches that did not apply, so the board was fetched whole again
         self._done = 0
         self._lock = threading.Lock()
         for p in self.procs:
@@ -399,6 +404,8 @@ class Boards:
             with self._lock:
                 if kind == "events":
                     self.events.extend(payload)
+                elif kind == "resyncs":
+                    self.resyncs += payload
                 elif kind == "final":
                     for board, ward, final in payload:
                         self.finals[board] = (ward, final)

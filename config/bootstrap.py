@@ -180,5 +180,5 @@ def load_senders(settings: Settings) -> SenderDirectory:
     return SenderDirectory.load(settings.hl7_senders_file, settings.hl7_apply_mode)
 
 
-def _no_emit(_ward: str, _payload: dict[str, Any]) -> None:
+def _no_emit(_ward: str, _event: str, _payload: dict[str, Any]) -> None:
     return None

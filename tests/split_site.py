@@ -20,6 +20,8 @@ from pathlib import Path
 
 import socketio
 
+from whiteboard.board.patch import follow_board
+
 ROOT = Path(__file__).resolve().parents[1]
 TEST_LAYOUT = Path(__file__).parent / "data" / "test_layout.toml"
 
@@ -126,7 +128,7 @@ class Board:
     def __init__(self, url: str, token: str, ward: str = "AMU") -> None:
         self.received: queue.Queue[dict] = queue.Queue()
         self.client = socketio.Client(reconnection=False)
-        self.client.on("board", self.received.put, namespace="/board")
+        follow_board(self.client, self.received.put)
         self.client.connect(
             url, namespaces=["/board"], transports=["websocket"], auth={"signon": token}
         )

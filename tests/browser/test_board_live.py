@@ -81,3 +81,37 @@ def test_leave_of_absence_shows_on_the_board_until_the_return(signed_on_page, sq
         assert ack_code(mllp.send(adt("A22", family="AWAY", location="AMU^A^A2"))) == "AA"
     page.wait_for_selector("tr.patient[data-on-leave='true']", state="detached", timeout=10_000)
     assert "ON LEAVE" not in page.locator("[data-bed='A2']").inner_text().upper()
+
+
+def person(trigger: str, n: int, family: str, location: str) -> bytes:
+    """An ADT message for the n-th of several different people."""
+    return adt(
+        trigger, hospital_number=f"RM900000{n}", nhs_number=None, family=family,
+        given=("Ann", "Bea", "Cat")[n - 1], dob=f"19{60 + n}0{n}1{n}", sex="F",
+        visit=f"VP{n}", location=location,
+    )  # fmt: skip
+
+
+def test_pushes_after_the_first_are_patches_that_keep_the_board_right(
+    signed_on_page, sqlite_live_server
+):
+    page = signed_on_page
+    page.goto(f"{sqlite_live_server.url}/wards/AMU")
+    page.wait_for_selector("#board[data-connected='true']")
+    publisher = sqlite_live_server.services.publisher
+    with MllpClient("127.0.0.1", sqlite_live_server.mllp.port) as mllp:
+        for n, family, bed in ((1, "PATCHONE", "A1"), (2, "PATCHTWO", "A2")):
+            assert ack_code(mllp.send(person("A01", n, family, f"AMU^A^{bed}"))) == "AA"
+            page.wait_for_selector(f"tr.patient:has-text('{family}')", timeout=10_000)
+        assert ("full", "AMU") in publisher._last  # so the later pushes were patches
+        assert ack_code(mllp.send(person("A03", 1, "PATCHONE", "AMU^A^A1"))) == "AA"
+        page.wait_for_selector("tr.patient:has-text('PATCHONE')", state="detached", timeout=10_000)
+        assert page.locator("[data-bed='A1']").get_attribute("data-status") != "O"
+        assert page.locator("#board").get_attribute("data-resyncs") is None
+
+        # A patch made against a snapshot this screen never had: it fetches the whole board.
+        publisher._last[("full", "AMU")]["digest"] = "not-this-one"
+        assert ack_code(mllp.send(person("A01", 3, "PATCHTHREE", "AMU^A^A4"))) == "AA"
+        page.wait_for_selector("#board[data-resyncs='1']", timeout=10_000)
+        page.wait_for_selector("tr.patient:has-text('PATCHTHREE')", timeout=10_000)
+    assert page.locator("tr.patient:has-text('PATCHTWO')").count() == 1

@@ -10,6 +10,7 @@ import socketio
 from integration.mllp.client import MllpClient
 from tests.hl7_builder import ack_code, ack_segment, adt, swap
 from tests.integration.record_queries import bed_status, journal, occupancies, patients, stays
+from whiteboard.board.patch import follow_board
 
 
 def send(services, raw: bytes) -> bytes:
@@ -114,7 +115,7 @@ def test_a17_pushes_both_wards_boards(live_server, staff_token):
         for ward in ("AMU", "W4"):
             q: queue.Queue = queue.Queue()
             c = socketio.Client(reconnection=False)
-            c.on("board", lambda data, q=q: q.put(data), namespace="/board")
+            follow_board(c, lambda data, q=q: q.put(data))
             c.connect(
                 live_server.url,
                 namespaces=["/board"],

@@ -9,13 +9,14 @@ import socketio
 
 from integration.mllp.client import MllpClient
 from tests.hl7_builder import ack_code, adt
+from whiteboard.board.patch import follow_board
 
 
 @pytest.fixture
 def board_client(live_server, staff_token):
     received: queue.Queue = queue.Queue()
     client = socketio.Client(reconnection=False)
-    client.on("board", lambda data: received.put(("board", data)), namespace="/board")
+    follow_board(client, lambda data: received.put(("board", data)))
     client.on("board_error", lambda data: received.put(("error", data)), namespace="/board")
     client.connect(
         live_server.url,
@@ -57,7 +58,7 @@ def test_a_transfer_updates_both_wards_boards(live_server, staff_token):
     for ward in ("AMU", "W4"):
         q: queue.Queue = queue.Queue()
         c = socketio.Client(reconnection=False)
-        c.on("board", lambda data, q=q: q.put(("board", data)), namespace="/board")
+        follow_board(c, lambda data, q=q: q.put(("board", data)))
         c.connect(
             live_server.url,
             namespaces=["/board"],
@@ -91,7 +92,7 @@ def test_unknown_ward_is_refused(board_client):
 def test_reconnect_resyncs_with_a_fresh_snapshot(live_server, staff_token):
     q: queue.Queue = queue.Queue()
     c = socketio.Client(reconnection=False)
-    c.on("board", lambda data: q.put(("board", data)), namespace="/board")
+    follow_board(c, lambda data: q.put(("board", data)))
     c.connect(
         live_server.url,
         namespaces=["/board"],

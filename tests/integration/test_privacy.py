@@ -12,6 +12,7 @@ from integration.mllp.client import MllpClient
 from mpi.models import Patient
 from tests.hl7_builder import ack_code, adt
 from whiteboard.auth.models import PatientPrivacy
+from whiteboard.board.patch import follow_board
 from whiteboard.board.privacy import CONFIDENTIAL_NAME
 
 
@@ -75,7 +76,7 @@ def test_confidential_without_alias_shows_a_neutral_name(services, kiosk_client)
 def _client(live_server, auth):  # type: ignore[no-untyped-def]
     q: queue.Queue = queue.Queue()
     c = socketio.Client(reconnection=False)
-    c.on("board", lambda data: q.put(("board", data)), namespace="/board")
+    follow_board(c, lambda data: q.put(("board", data)))
     c.on("board_error", lambda data: q.put(("error", data)), namespace="/board")
     c.connect(live_server.url, namespaces=["/board"], transports=["websocket"], auth=auth)
     return c, q

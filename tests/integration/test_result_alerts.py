@@ -24,6 +24,7 @@ from tests.integration.test_clinical_actions import (
     board,
 )
 from whiteboard.auth.audit_model import AuditEntry
+from whiteboard.board.patch import follow_board
 from whiteboard.models import Order, Result
 
 PID = "PID|1||RM3000001^^^WGH^MR~9990000018^^^NHS^NH||JONES^John||19580312|M"
@@ -233,7 +234,7 @@ def test_result_and_acknowledgement_are_pushed_to_the_board(
     send(services, order("ORDP", "20261122093000", "K^Potassium^LN"))
     received: queue.Queue = queue.Queue()
     sio = socketio.Client(reconnection=False)
-    sio.on("board", lambda data: received.put(("board", data)), namespace="/board")
+    follow_board(sio, lambda data: received.put(("board", data)))
     sio.connect(
         live_server.url,
         namespaces=["/board"],

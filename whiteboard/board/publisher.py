@@ -1,8 +1,9 @@
-"""Pushes each changed ward's snapshot to its board room, off the HL7 acknowledgement path.
+"""Pushes each changed ward's board to its room, off the HL7 acknowledgement path.
 
 Events only put ward codes on a queue; one worker thread builds the snapshots and emits them.
 Changes that arrive while a snapshot is being built are coalesced, so a burst of ten messages
-for one ward costs one or two snapshots, not ten.
+for one ward costs one or two snapshots, not ten. Each push is a patch against the last one
+this publisher sent for that ward and audience (whiteboard/board/patch.py); the first is whole.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.clinical import ClinicalRules
 from config.db import utcnow
 from whiteboard.board.alerts_snapshot import alert_signature
+from whiteboard.board.patch import diff, sealed
 from whiteboard.board.privacy import redact_for_kiosk
 from whiteboard.board.snapshot import build_snapshot
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[str, dict[str, Any]], None]
+# (ward code, event name, payload): "board" with a whole snapshot, or "board_patch".
+Emit = Callable[[str, str, dict[str, Any]], None]
 
 
 class BoardPublisher:
@@ -50,6 +53,9 @@ class BoardPublisher:
         # overtaken by the re-push) must not overwrite a newer one.
         self._signatures: dict[str, tuple[int, tuple[tuple[str, str, str, str], ...]]] = {}
         self._signatures_lock = threading.Lock()
+        # The last snapshot pushed per (audience, ward): what the next patch is made against.
+        # Only the push worker reads and writes it.
+        self._last: dict[tuple[str, str], dict[str, Any]] = {}
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self.pushes = 0
@@ -60,13 +66,14 @@ class BoardPublisher:
 
     def snapshot(self, ward_code: str) -> dict[str, Any] | None:
         with self._sessions() as session:
-            return build_snapshot(session, ward_code, self._clock(), self._tz_name, self._rules)
+            snap = build_snapshot(session, ward_code, self._clock(), self._tz_name, self._rules)
+        return None if snap is None else sealed(snap)
 
     def kiosk_snapshot(self, ward_code: str) -> dict[str, Any] | None:
         """The privacy-mode view a ward kiosk may see (whiteboard/board/privacy.py)."""
         with self._sessions() as session:
             snap = build_snapshot(session, ward_code, self._clock(), self._tz_name, self._rules)
-            return None if snap is None else redact_for_kiosk(session, snap)
+            return None if snap is None else sealed(redact_for_kiosk(session, snap))
 
     def payload(self, ward_code: str, *, kiosk: bool = False) -> dict[str, Any] | None:
         snap = self.kiosk_snapshot(ward_code) if kiosk else self.snapshot(ward_code)
@@ -149,17 +156,15 @@ class BoardPublisher:
             with self._sessions() as session:
                 snap = build_snapshot(session, code, self._clock(), self._tz_name, self._rules)
                 kiosk = (
-                    redact_for_kiosk(session, snap)
+                    sealed(redact_for_kiosk(session, snap))
                     if snap is not None and self._emit_kiosk is not None
                     else None
                 )
             if snap is not None:
                 self._record_signature(code, snap)
-                self._emit(code, {"ward": code, "version": snap["version"], "snapshot": snap})
+                self._emit(code, *self._message("full", code, sealed(snap)))
                 if kiosk is not None and self._emit_kiosk is not None:
-                    self._emit_kiosk(
-                        code, {"ward": code, "version": kiosk["version"], "snapshot": kiosk}
-                    )
+                    self._emit_kiosk(code, *self._message("kiosk", code, kiosk))
                 self.pushes += 1
         except Exception:
             self.failures += 1
@@ -167,3 +172,18 @@ class BoardPublisher:
         self.last_push_seconds = time.perf_counter() - started
         if self.observe_push_seconds is not None:
             self.observe_push_seconds(self.last_push_seconds)
+
+    def _message(
+        self, audience: str, code: str, snap: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """The event to send: the whole board the first time, then patches against the last."""
+        last = self._last.get((audience, code))
+        self._last[(audience, code)] = snap
+        if last is None:
+            return "board", {"ward": code, "version": snap["version"], "snapshot": snap}
+        return "board_patch", {
+            "ward": code,
+            "version": snap["version"],
+            "base": last["digest"],
+            "patch": diff(last, snap),
+        }

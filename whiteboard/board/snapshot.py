@@ -1,7 +1,7 @@
 """A ward's whole board as one JSON-ready dict: the contract in docs/BOARD_UI.md.
 
-A full snapshot (not a delta) is pushed on every change: a 30-bed ward is a few kilobytes,
-and a screen that missed a push is made right by the next one.
+A screen gets the whole snapshot when it joins; later pushes are patches against the last one
+pushed (whiteboard/board/patch.py), and a screen that missed one asks for the whole board again.
 """
 
 from __future__ import annotations

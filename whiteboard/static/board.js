@@ -76,6 +76,8 @@
     refusal: null, // message from board_error or an HTTP error
     skewMs: 0, // server clock minus this screen's clock, from the HTTP Date header
     tickers: [],
+    resyncing: false, // a patch did not fit: the whole board has been asked for
+    resyncs: 0,
   };
 
   const el = {
@@ -875,6 +877,39 @@
     }
   }
 
+  /* ---------- patches (whiteboard/board/patch.py makes them; docs/BOARD_UI.md) ---------- */
+
+  // The snapshot a patch turns the shown one into, or null when the patch was made against
+  // another snapshot than the one shown (a missed push): then the whole board is asked for.
+  function patched(snapshot, payload) {
+    const patch = payload && payload.patch;
+    if (!snapshot || !patch || payload.base !== snapshot.digest) {
+      return null;
+    }
+    const out = Object.assign({}, snapshot, patch.set || {});
+    for (const name of patch.drop || []) {
+      delete out[name];
+    }
+    const lists = patch.lists || {};
+    for (const name of Object.keys(lists)) {
+      const entries = lists[name];
+      const key = entries.key;
+      const byKey = new Map();
+      for (const item of Array.isArray(out[name]) ? out[name] : []) {
+        byKey.set(item[key], item);
+      }
+      for (const item of entries.upsert || []) {
+        byKey.set(item[key], item);
+      }
+      const order = entries.order || (Array.isArray(out[name]) ? out[name] : []).map((i) => i[key]);
+      if (!order.every((k) => byKey.has(k))) {
+        return null;
+      }
+      out[name] = order.map((k) => byKey.get(k));
+    }
+    return out;
+  }
+
   /* ---------- socket ---------- */
 
   function connectSocket() {
@@ -898,6 +933,7 @@
       state.everConnected = true;
       state.acceptAnyVersion = true; // the server may have restarted and counted from 1 again
       root.dataset.connected = 'true';
+      state.resyncing = true; // patches wait for the whole board that join sends
       socket.emit('join', { ward: cfg.ward });
       if (reconnect || state.snapshot === null) {
         fetchSnapshot();
@@ -923,7 +959,26 @@
       if (payload.ward && payload.ward !== cfg.ward) {
         return;
       }
+      state.resyncing = false;
       applySnapshot(payload.snapshot, Number(payload.version), 'socket');
+    });
+
+    socket.on('board_patch', (payload) => {
+      if (!payload || typeof payload !== 'object' || (payload.ward && payload.ward !== cfg.ward)) {
+        return;
+      }
+      if (state.resyncing) {
+        return;
+      }
+      const next = patched(state.snapshot, payload);
+      if (next === null) {
+        state.resyncing = true;
+        state.resyncs += 1;
+        root.dataset.resyncs = String(state.resyncs);
+        socket.emit('join', { ward: cfg.ward });
+        return;
+      }
+      applySnapshot(next, Number(payload.version), 'socket');
     });
 
     socket.on('board_error', (payload) => {

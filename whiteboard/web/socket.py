@@ -27,12 +27,12 @@ def signon_room(signon_id: int) -> str:
     return f"signon:{signon_id}"
 
 
-def emit_board(ward_code: str, payload: dict) -> None:
-    socketio.emit("board", payload, to=room_for(ward_code), namespace=NAMESPACE)
+def emit_board(ward_code: str, event: str, payload: dict) -> None:
+    socketio.emit(event, payload, to=room_for(ward_code), namespace=NAMESPACE)
 
 
-def emit_kiosk_board(ward_code: str, payload: dict) -> None:
-    socketio.emit("board", payload, to=kiosk_room_for(ward_code), namespace=NAMESPACE)
+def emit_kiosk_board(ward_code: str, event: str, payload: dict) -> None:
+    socketio.emit(event, payload, to=kiosk_room_for(ward_code), namespace=NAMESPACE)
 
 
 def end_session_screens(signon_ids: list[int], reason: str) -> None:
