@@ -54,7 +54,7 @@ class Settings:
     hl7_destinations_file: str = ""  # outbound endpoints and subscribers (TOML)
     redis_url: str = ""  # board pushes shared by every process (required when split)
     redis_channel: str = "wardboard"  # one channel per site sharing a Redis server
-    web_threads: int = 100  # gunicorn threads per web process: one per open board, roughly
+    web_threads: int = 300  # gunicorn threads per web process: one per open board, roughly
     timezone: str = "Europe/London"
     layout_file: str = ""
     scheduler_enabled: bool = True

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from config.clinical import ClinicalRules
@@ -27,7 +27,7 @@ from whiteboard.board.clinical_facts import (
     load_clinical_rows,
     stay_facts,
 )
-from whiteboard.models import Clinician, Stay
+from whiteboard.models import Clinician, Stay, Ward
 
 # A&E shifts start at these local hours; the breach list covers the shift now running.
 SHIFT_START_HOURS = (8, 20)
@@ -45,7 +45,9 @@ def shift_start(now: datetime, rules: ClinicalRules) -> datetime:
 
 
 @lru_cache(maxsize=16)
-def _evaluators(rules: ClinicalRules) -> tuple[Callable[..., Any], Callable[..., Any]]:
+def _evaluators(
+    rules: ClinicalRules,
+) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
     """Memoised rule evaluation for one set of rules, keyed on the record rows and the minute.
 
     Alerts are evaluated at the start of the current minute: boards show minutes and the
@@ -71,7 +73,20 @@ def _evaluators(rules: ClinicalRules) -> tuple[Callable[..., Any], Callable[...,
             a.to_dict() for a in alerts_for_attendance(facts, minute, rules) if a.level != "info"
         )
 
-    return stay, attendance
+    @lru_cache(maxsize=4096)
+    def breaches(key: tuple[Any, ...], minute: datetime) -> tuple[Alert, ...]:
+        stay_id, admitted_at, main, responsible, doctor, orders, state, ended_at = key
+        rows = _rows(main, (), responsible, orders)
+        facts = attendance_facts(
+            stay_id, admitted_at, rows, state=state, ended_at=ended_at, current_doctor=doctor
+        )
+        return tuple(
+            a
+            for a in alerts_for_attendance(facts, minute, rules)
+            if a.code in BREACH_CODES and a.level == rules.ae.breach_level
+        )
+
+    return stay, attendance, breaches
 
 
 def _rows(
@@ -109,7 +124,7 @@ def add_alerts(
     by_key = {p["key"]: p for p in snapshot["patients"]}
     today = local_date(now, rules.tz)
     minute = evaluation_minute(now)
-    eval_stay, eval_attendance = _evaluators(rules)
+    eval_stay, eval_attendance, _ = _evaluators(rules)
     due_free: list[dict[str, Any]] = []
     for stay in stays:
         patient = by_key[f"s-{stay.id}"]
@@ -178,49 +193,39 @@ def breach_list(
     rules: ClinicalRules,
 ) -> dict[str, Any]:
     """Every breach whose clock passed during this shift, with the doctor responsible then,
-    including patients who have since left the department."""
+    including patients who have since left the department.
+
+    Evaluated at the start of the minute, like the patients' own alerts, so a patient's icon
+    and the breach list change together (and unchanged attendances come from the memo).
+    """
     start = shift_start(now, rules)
-    ward_code = snapshot["ward"]["code"]
-    left = session.execute(
-        select(
-            Stay.id,
-            Stay.admitted_at,
-            Stay.discharged_at,
-            Stay.state,
-            Clinician.code.label("doctor_code"),
-            Clinician.prefix.label("doctor_prefix"),
-            Clinician.given_names.label("doctor_given"),
-            Clinician.family_name.label("doctor_family"),
-        )
-        .outerjoin(Clinician, Clinician.id == Stay.clinician_id)
-        .where(Stay.ward.has(code=ward_code))
-        .where(Stay.patient_class == "E")
-        .where(Stay.state.in_(("ended", "discharged")))
-        .where(Stay.discharged_at >= start)
-    ).all()
+    left = (
+        session.connection()
+        .execute(_left_query(), {"code": snapshot["ward"]["code"], "start": start})
+        .all()
+    )
     rows = dict(rows_active)
     rows.update(load_clinical_rows(session, [r.id for r in left], orders=False))
+    minute = evaluation_minute(now)
+    *_, eval_breaches = _evaluators(rules)
     entries: list[tuple[Alert, str]] = []
     for stay in [*[s for s in active if s.patient_class == "E"], *left]:
-        ended = getattr(stay, "discharged_at", None)
-        state = getattr(stay, "state", "active")
-        att = attendance_facts(
+        r = rows[stay.id]
+        key = (
             stay.id,
             stay.admitted_at,
-            rows[stay.id],
-            state=state,
-            ended_at=ended,
-            current_doctor=_current_doctor(stay),
+            r.main,
+            tuple(r.responsible),
+            _current_doctor(stay),
+            tuple(r.orders),
+            getattr(stay, "state", "active"),
+            getattr(stay, "discharged_at", None),
         )
-        for alert in alerts_for_attendance(att, now, rules):
-            if (
-                alert.code in BREACH_CODES
-                and alert.level == rules.ae.breach_level
-                and alert.since is not None
-                and alert.since >= start
-            ):
+        for alert in eval_breaches(key, minute):
+            if alert.since is not None and alert.since >= start:
                 entries.append((alert, f"s-{stay.id}"))
     entries.sort(key=lambda e: e[0].since or start)
+    in_department = {f"s-{s.id}" for s in active}
     return {
         "shift_start": start.isoformat(),
         "items": [
@@ -232,11 +237,34 @@ def breach_list(
                 "responsible": None
                 if a.responsible is None
                 else {"code": a.responsible.code, "name": a.responsible.name},
-                "in_department": any(f"s-{s.id}" == key for s in active),
+                "in_department": key in in_department,
             }
             for a, key in entries
         ],
     }
+
+
+@lru_cache(maxsize=1)
+def _left_query() -> Any:
+    """A&E attendances that ended since the shift started (built once: it runs every push)."""
+    return (
+        select(
+            Stay.id,
+            Stay.admitted_at,
+            Stay.discharged_at,
+            Stay.state,
+            Clinician.code.label("doctor_code"),
+            Clinician.prefix.label("doctor_prefix"),
+            Clinician.given_names.label("doctor_given"),
+            Clinician.family_name.label("doctor_family"),
+        )
+        .join(Ward, Ward.id == Stay.ward_id)
+        .outerjoin(Clinician, Clinician.id == Stay.clinician_id)
+        .where(Ward.code == bindparam("code"))
+        .where(Stay.patient_class == "E")
+        .where(Stay.state.in_(("ended", "discharged")))
+        .where(Stay.discharged_at >= bindparam("start"))
+    )
 
 
 def _current_doctor(stay: Any) -> DoctorInCharge | None:

@@ -193,7 +193,7 @@ def load_clinical_rows(
     if not ids:
         return out
     any_needs = False
-    for row in session.execute(_main_query(), {"ids": ids}):
+    for row in session.connection().execute(_main_query(), {"ids": ids}):
         rows = out[row.sid]
         rows.main = row
         if row.plan_stay_id is not None:
@@ -203,10 +203,10 @@ def load_clinical_rows(
         if row.obs_id is not None:
             rows.latest_obs = row
     if any_needs:
-        for ref in session.execute(_referral_query(), {"ids": ids}):
+        for ref in session.connection().execute(_referral_query(), {"ids": ids}):
             out[ref.stay_id].referrals.append(ref)
     if responsible:
-        for stay_id, from_time, code, prefix, given, family in session.execute(
+        for stay_id, from_time, code, prefix, given, family in session.connection().execute(
             _responsible_query(), {"ids": ids}
         ):
             out[stay_id].responsible.append(
@@ -214,7 +214,7 @@ def load_clinical_rows(
             )
     if orders:
         by_order: dict[tuple[int, int], list[Any]] = {}
-        for row in session.execute(_orders_query(), {"ids": ids}):
+        for row in session.connection().execute(_orders_query(), {"ids": ids}):
             by_order.setdefault((row.sid, row.order_id), []).append(row)
         for (sid, _), order_rows in by_order.items():
             # Memoised on the rows: unchanged orders are not rebuilt on every snapshot.

@@ -41,7 +41,7 @@ def redact_for_kiosk(session: Session, snapshot: dict[str, Any]) -> dict[str, An
     ]
     privacy: dict[int, Any] = {}
     if stay_ids:
-        rows = session.execute(_privacy_query(), {"ids": stay_ids}).all()
+        rows = session.connection().execute(_privacy_query(), {"ids": stay_ids}).all()
         privacy = {row.id: row for row in rows}
     for p in out.get("patients", []):
         pp = privacy.get(int(p["key"][2:])) if str(p.get("key", "")).startswith("s-") else None

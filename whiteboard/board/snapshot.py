@@ -89,11 +89,11 @@ def build_snapshot(
     free are added); without, ``alerts`` stay empty (the benchmark's baseline).
     """
     queries = _queries()
-    ward = session.execute(queries.ward, {"code": ward_code}).first()
+    ward = session.connection().execute(queries.ward, {"code": ward_code}).first()
     if ward is None:
         return None
-    beds = session.execute(queries.beds, {"ward_id": ward.id}).all()
-    stays = session.execute(queries.stays, {"ward_id": ward.id}).all()
+    beds = session.connection().execute(queries.beds, {"ward_id": ward.id}).all()
+    stays = session.connection().execute(queries.stays, {"ward_id": ward.id}).all()
     numbers = _hospital_numbers(session, [row.patient_id for row in stays])
     today = now.astimezone(ZoneInfo(tz_name)).date()
     stay_by_bed = {row.bed_id: row.id for row in stays if row.bed_id is not None}
@@ -166,7 +166,8 @@ def _visiting(
     session: Session, ward_id: int, today: date, present: set[int], numbers: dict[int, str]
 ) -> list[dict[str, Any]]:
     """Outpatients booked to visit this ward today, shown as visiting (one batched query)."""
-    rows = session.execute(_queries().visiting, {"ward_id": ward_id, "today": today}).all()
+    params = {"ward_id": ward_id, "today": today}
+    rows = session.connection().execute(_queries().visiting, params).all()
     missing = [r.patient_id for r in rows if r.patient_id not in numbers]
     numbers = {**numbers, **_hospital_numbers(session, missing)}
     out = []
@@ -199,7 +200,7 @@ def _hospital_numbers(session: Session, patient_ids: list[int]) -> dict[int, str
     """Each patient's hospital number (MR), else any local identifier."""
     if not patient_ids:
         return {}
-    rows = session.execute(_queries().numbers, {"ids": patient_ids}).all()
+    rows = session.connection().execute(_queries().numbers, {"ids": patient_ids}).all()
     out: dict[int, str] = {}
     for patient_id, id_type, value in rows:
         if id_type == "MR" or patient_id not in out:
