@@ -37,7 +37,7 @@ from whiteboard.models import (
     StayPlan,
 )
 from whiteboard.models.clinical import split_codes
-from whiteboard.models.orders import CANCELLED, CRITICAL, FINAL_STATUSES, URGENT
+from whiteboard.models.orders import ABNORMAL, CANCELLED, CRITICAL, FINAL_STATUSES, URGENT
 
 
 @dataclass
@@ -128,6 +128,7 @@ def _orders_query() -> Any:
             Order.service_text,
             Order.ordered_at,
             Order.performed_at,
+            Order.consultant_directed,
             Result.id.label("result_id"),
             Result.report_status,
             Result.reported_at,
@@ -173,9 +174,20 @@ def order_facts(rows: tuple[Any, ...]) -> OrderFacts:
         performed_at=performed_at,
         reported_at=report.reported_at if report is not None else None,
         acknowledged_at=report.acknowledged_at if report is not None else None,
+        consultant_directed=bool(first.consultant_directed),
         # An abnormal (H/L) flag is acknowledged in the usual time; only critical escalates.
         result_urgency="critical" if urgency == CRITICAL else "routine",
+        unexpected_significant=is_unexpected_significant(first.kind, urgency),
     )
+
+
+def is_unexpected_significant(kind: str, urgency: str) -> bool:
+    """An imaging report the radiologist flagged abnormal (OBX-8 H, L or A; a critical flag is
+    already critical). A free-text imaging report has no reference range, so a flag on it is
+    the reporter's alert, which the RCR fail-safe standard calls "unexpected significant" and
+    escalates at once. A lab's H/L against a reference range is routine abnormal: it is
+    acknowledged in the usual time."""
+    return kind == "imaging" and urgency == ABNORMAL
 
 
 def load_clinical_rows(
