@@ -253,3 +253,26 @@ def test_an_order_is_pushed_to_the_board(services, live_server, staff_token, cli
         sio.disconnect()
     clock.freeze(datetime(2026, 11, 22, 11, 1, tzinfo=UTC))
     assert result_alert(board(client), stay)["level"] == "red"  # stat order not done in 1 h
+
+
+@pytest.mark.parametrize(
+    ("orc12", "directed"),
+    [
+        ("C1234567^OKAFOR^Adaeze^^^Dr", True),  # a consultant in the layout
+        ("G9999999^SMITH^Jo^^^Dr", False),  # not a known consultant
+        ("", False),  # no ordering provider
+    ],
+)
+def test_an_hl7_order_from_a_consultant_is_consultant_directed(services, clock, orc12, directed):
+    admit(services)
+    placer = "HORD1"  # each case has its own database
+    orc = f"ORC|NW|{placer}||||||||||{orc12}"
+    obr = f"OBR|1|{placer}||UE^Urea and electrolytes^LN"
+    msh = "MSH|^~\\&|EPR|WGH|WARDBOARD|WGH|20261122093000||ORM^O01^ORM_O01|{cid}|P|2.5.1"
+    pid = "PID|1||RM3000001^^^WGH^MR~9990000018^^^NHS^NH||JONES^John||19580312|M"
+    raw = "\r".join([msh.format(cid=f"C{placer}"), pid, orc, obr]) + "\r"
+    send(services, raw.encode())
+    with services.read_session() as s:
+        order = s.scalars(select(Order).where(Order.placer_order_number == placer)).one()
+        assert order.consultant_directed is directed
+        assert order.ordered_by == (orc12.split("^")[0] or None)
