@@ -29,6 +29,7 @@ from tests.integration.test_clinical_actions import (
 from tests.integration.test_outbound import Downstream
 from tests.integration.test_result_alerts import result, result_alert, send
 from whiteboard.auth.audit_model import AuditEntry
+from whiteboard.board.patch import follow_board
 from whiteboard.models import Order, Stay
 
 CONSULTANT = {"X-Wardboard-Actor": "CONS01", "X-Wardboard-Role": "consultant"}
@@ -230,7 +231,7 @@ def test_an_order_is_pushed_to_the_board(services, live_server, staff_token, cli
     patient = patient_of(services, stay)
     received: queue.Queue = queue.Queue()
     sio = socketio.Client(reconnection=False)
-    sio.on("board", lambda data: received.put(("board", data)), namespace="/board")
+    follow_board(sio, lambda data: received.put(("board", data)))
     sio.connect(
         live_server.url,
         namespaces=["/board"],
