@@ -258,6 +258,11 @@ class ResultRules:
         "NPSA safer practice notice 16; RCR fail-safe alerts (N is local)",
         "routine result unacknowledged this long after its report turns red",
     )
+    unmatched_escalates_at_once: bool = _setting(
+        True,
+        "local, after NPSA safer practice notice 16 (a result nobody is waiting for is the miss)",
+        "a final result for an order we never saw is red 'to review' at once, not after N h",
+    )
 
     def __post_init__(self) -> None:
         _require_positive(

@@ -188,16 +188,24 @@ class OrderDetails:
     kind: str = "lab"  # lab or imaging (OBR-24, else the service code's prefix)
     modality: str | None = None  # imaging: XR, CT, MR, US, NM, MG
     priority: str = "routine"  # critical (S stat), urgent (A, T) or routine
+    ordered_by: str | None = None  # ORC-12.1 ordering provider, or the signed-in clinician
+    consultant_directed: bool = False  # a consultant ordered or directed it (web form)
 
 
 @dataclass(frozen=True)
 class PlaceOrder(Command):
-    """ORM^O01 / OML^O21 with ORC-1 NW (new), CA (cancel) or SC (status changed)."""
+    """ORM^O01 / OML^O21 with ORC-1 NW (new), CA (cancel) or SC (status changed), or a
+    clinician's order from the patient page (``source="web"``).
+
+    ``patient_id`` is set when the order is placed from our own record (the web form): the
+    patient is then that record, not resolved again from the PID details.
+    """
 
     patient: PatientDetails
     order: OrderDetails
     control: str = "NW"
     order_status: str = ""  # ORC-5 with SC
+    patient_id: int | None = None
 
 
 @dataclass(frozen=True)

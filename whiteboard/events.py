@@ -136,8 +136,11 @@ class OnWards(Event):
 
 @dataclass(frozen=True)
 class OrderPlaced(OnWards):
+    """A new order (HL7 or a clinician on the web): audited with the patient."""
+
     order_id: int
     on_wards: tuple[str, ...] = ()
+    patient_id: int | None = None
 
 
 @dataclass(frozen=True)

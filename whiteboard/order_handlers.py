@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from config.unit_of_work import UnitOfWork
 from mpi.identity import resolve_identity
+from mpi.models import Patient
 from whiteboard import commands as cmds
 from whiteboard import events
-from whiteboard.errors import NoSuchResult, ResultNotAcknowledgeable
-from whiteboard.models import Stay, Ward
+from whiteboard.errors import NoSuchResult, ResultNotAcknowledgeable, UnknownPatient
+from whiteboard.models import Clinician, Stay, Ward
 from whiteboard.models.orders import (
     CANCELLED,
     FINAL_STATUSES,
@@ -61,9 +62,51 @@ def _find_order(uow: UnitOfWork, details: cmds.OrderDetails) -> Order | None:
     return None
 
 
+def _order_patient(s: Session, cmd: cmds.PlaceOrder) -> Patient:
+    """The web form names our own record; HL7 names the patient by PID (resolved)."""
+    if cmd.patient_id is None:
+        return resolve_identity(s, cmd.patient).patient
+    patient = s.get(Patient, cmd.patient_id)
+    if patient is None or patient.merged_into_id is not None:
+        raise UnknownPatient(f"no patient {cmd.patient_id}")
+    return patient
+
+
+def is_consultant_directed(s: Session, cmd: cmds.PlaceOrder) -> bool:
+    """Directed by a consultant: the order says so (the web route sets it for a signed-in
+    consultant, or a doctor who ticked "directed by a consultant"), or an HL7 order's ORC-12
+    names a clinician whose grade is consultant (the layout's consultants). A web order's
+    orderer is a signed-in username whose role already decided it, so it is not looked up."""
+    details = cmd.order
+    if details.consultant_directed:
+        return True
+    if not details.ordered_by or cmd.patient_id is not None:
+        return False
+    grade = s.scalars(select(Clinician.grade).where(Clinician.code == details.ordered_by)).first()
+    return grade == "consultant"
+
+
+def _adopt_unmatched_results(uow: UnitOfWork, order: Order) -> None:
+    """Results that arrived before their order (kept with no order) join it now, so the
+    order's lifecycle and alert take them over."""
+    s = uow.session
+    numbers = [n for n in (order.placer_order_number, order.filler_order_number) if n]
+    orphans = s.scalars(
+        select(Result)
+        .where(Result.order_id.is_(None))
+        .where(Result.patient_id == order.patient_id)
+        .where(Result.placer_order_number.in_(numbers) | Result.filler_order_number.in_(numbers))
+        .order_by(Result.reported_at, Result.id)
+    ).all()
+    for result in orphans:
+        result.order_id = order.id
+        order.performed_at = order.performed_at or result.reported_at
+        order.status = REPORTED if result.report_status in FINAL_STATUSES else PERFORMED
+
+
 def place_order(cmd: cmds.PlaceOrder, uow: UnitOfWork) -> int:
     s = uow.session
-    patient = resolve_identity(s, cmd.patient).patient
+    patient = _order_patient(s, cmd)
     order = s.scalars(
         select(Order)
         .where(Order.placer_system == cmd.order.placer_system)
@@ -84,10 +127,13 @@ def place_order(cmd: cmds.PlaceOrder, uow: UnitOfWork) -> int:
             status=ORDERED,
             ordered_at=cmd.occurred_at,
             source=cmd.source,
+            ordered_by=cmd.order.ordered_by,
+            consultant_directed=is_consultant_directed(s, cmd),
         )
         s.add(order)
         s.flush()
-        uow.add_event(events.OrderPlaced(order.id, wards_of(s, patient.id)))
+        _adopt_unmatched_results(uow, order)
+        uow.add_event(events.OrderPlaced(order.id, wards_of(s, patient.id), patient.id))
     if cmd.control == "CA" and order.status != CANCELLED:
         order.status = CANCELLED
         uow.add_event(events.OrderStatusChanged(order.id, CANCELLED, wards_of(s, order.patient_id)))

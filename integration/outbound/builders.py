@@ -13,6 +13,8 @@ from hl7apy.core import Message
 from integration.hl7.ack import OUR_APPLICATION, OUR_FACILITY
 from integration.hl7.escape import escape
 from mpi.models import Patient, PatientIdentifier
+from whiteboard.models.orders import Order
+from whiteboard.order_catalogue import PRIORITY_CODES
 
 
 def _e(text: str | None) -> str:
@@ -80,4 +82,47 @@ def build_a40(
         group.mrg.mrg_1 = _cx(i.value, i.authority, i.id_type)
     elif prior_nhs_number:
         group.mrg.mrg_1 = _cx(prior_nhs_number, "NHS", "NH")
+    return message.to_er7().encode("utf-8") + b"\r"
+
+
+def build_orm(
+    order: Order,
+    patient: Patient,
+    control_id: str,
+    at: datetime,
+    ward: str | None = None,
+) -> bytes:
+    """ORM^O01 NW for an order placed here (a clinician on the patient page): what a GP's
+    ORM would carry, with us as the placer. ORC-2/OBR-2 our placer number, ORC-7.6 and
+    OBR-27.6 the priority (table 0027), ORC-12/OBR-16 the ordering clinician, OBR-4 the test,
+    OBR-24 RAD for imaging; PV1-3 the ward the patient is on."""
+    message = Message("ORM_O01", version="2.5.1")
+    _msh(message, "O01", "ORM_O01", control_id, at)
+    message.msh.msh_9 = "ORM^O01^ORM_O01"
+    patient_group = message.add_group("ORM_O01_PATIENT")
+    _pid(patient_group.pid, patient)
+    visit = patient_group.add_group("ORM_O01_PATIENT_VISIT")
+    visit.pv1.pv1_2 = "I" if ward else "U"
+    if ward:
+        visit.pv1.pv1_3 = _e(ward)
+    group = message.add_group("ORM_O01_ORDER")
+    priority = PRIORITY_CODES.get(order.priority, "R")
+    orderer = _e(order.ordered_by)
+    group.orc.orc_1 = "NW"
+    group.orc.orc_2 = _e(order.placer_order_number)
+    group.orc.orc_7 = f"^^^^^{priority}"
+    group.orc.orc_9 = order.ordered_at.strftime("%Y%m%d%H%M%S")
+    if orderer:
+        group.orc.orc_12 = orderer
+    detail = group.add_group("ORM_O01_ORDER_DETAIL")
+    choice = detail.add_group("ORM_O01_OBRRQDRQ1RXOODSODT_SUPPGRP")
+    obr = choice.obr
+    obr.obr_1 = "1"
+    obr.obr_2 = _e(order.placer_order_number)
+    obr.obr_4 = f"{_e(order.service_code)}^{_e(order.service_text)}"
+    if orderer:
+        obr.obr_16 = orderer
+    if order.kind == "imaging":
+        obr.obr_24 = "RAD"
+    obr.obr_27 = f"^^^^^{priority}"
     return message.to_er7().encode("utf-8") + b"\r"

@@ -26,12 +26,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from config.db import Base, UTCDateTime, utcnow
 from integration.journal import InboundMessage
 from integration.mllp.client import MllpClient
-from integration.outbound.builders import build_a08, build_a40
+from integration.outbound.builders import build_a08, build_a40, build_orm
 from mpi.events import PatientDetailsCorrected, PatientsMerged
 from mpi.merge_record import MergeRecord
 from mpi.models import Patient, PatientIdentifier
 from whiteboard import events
 from whiteboard.models.orders import Order, Result
+from whiteboard.order_handlers import wards_of
 
 log = logging.getLogger(__name__)
 
@@ -164,14 +165,24 @@ class OutboxHook:
             self._queue(session, dest, "ADT^A40", cid, payload, now)
 
     def _forward_order(self, session: Session, order_id: int, now: datetime) -> None:
-        """A GP's order goes on to the performing department (lab, radiology) by OBR-4."""
+        """A new order goes on to the performing department (lab, radiology) by OBR-4: a GP's
+        ORM as received (readdressed), a clinician's web order as an ORM built from the
+        record."""
         order = session.get(Order, order_id)
         if order is None:
             return
         dest = self.destinations.order_route(order.service_code)
+        if not dest:
+            return
+        cid = _control_id(now)
         raw = _journal_raw(session, order.source)
-        if dest and raw is not None:
-            cid = _control_id(now)
+        if raw is None and order.source.startswith("web"):
+            patient = session.get(Patient, order.patient_id)
+            if patient is None:
+                return
+            wards = wards_of(session, order.patient_id)
+            raw = build_orm(order, patient, cid, now, wards[0] if wards else None)
+        if raw is not None:
             self._queue(session, dest, "ORM", cid, readdress(raw, dest, cid), now)
 
     def _forward_result(self, session: Session, result_id: int, now: datetime) -> None:

@@ -2,10 +2,11 @@
 
 Fields read: PID as for ADT; ORC-1 order control (NW new, CA cancel, SC status changed),
 ORC-2/OBR-2 placer order number, ORC-3/OBR-3 filler order number, ORC-5 order status,
-ORC-21 ordering facility (its ID, component 10, else component 1: the practice's ODS code),
-else PD1-3; OBR-4 service (code^text), OBR-7 observation time, OBR-22 report time, OBR-25
-result status (P preliminary, F final, C corrected); OBX-3 observation, OBX-5 value, OBX-6
-units, OBX-7 reference range, OBX-8 flags. One ORC/OBR per message.
+ORC-12 ordering provider (else OBR-16; its ID: a consultant in the layout makes the order
+consultant-directed), ORC-21 ordering facility (its ID, component 10, else component 1: the
+practice's ODS code), else PD1-3; OBR-4 service (code^text), OBR-7 observation time, OBR-22
+report time, OBR-25 result status (P preliminary, F final, C corrected); OBX-3 observation,
+OBX-5 value, OBX-6 units, OBX-7 reference range, OBX-8 flags. One ORC/OBR per message.
 
 For the result alerts: the kind and modality come from OBR-24 diagnostic service section (HL7
 table 0074: RAD, RX, CT, MR, US ... are imaging) or else from the OBR-4 service code's prefix
@@ -110,6 +111,7 @@ def _order_details(msg: MessageReader, header: Header) -> cmds.OrderDetails:
         priority=order_priority(
             msg.get("TQ1", 9), msg.get("ORC", 7, 1, 6), msg.get("OBR", 27, 1, 6)
         ),
+        ordered_by=(msg.get("ORC", 12, 1, 1) or msg.get("OBR", 16, 1, 1) or None),
     )
 
 

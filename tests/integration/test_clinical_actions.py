@@ -338,6 +338,10 @@ def test_openapi_lists_the_clinician_routes(client):
     paths = client.get("/api/v1/openapi.json", headers=NURSE).get_json()["paths"]
     assert "put" in paths["/api/v1/stays/{stay_id}/discharge-plan"]
     assert "409" in paths["/api/v1/stays/{stay_id}/referrals"]["post"]["responses"]
+    order = paths["/api/v1/patients/{patient_id}/orders"]["post"]
+    assert {"201", "403", "404", "422"} <= set(order["responses"])
+    schema = order["requestBody"]["content"]["application/json"]["schema"]
+    assert "XRCHE" in schema["properties"]["test"]["enum"] and schema["required"] == ["test"]
 
 
 def test_a_set_entered_late_for_an_earlier_time_does_not_replace_the_latest(

@@ -79,6 +79,8 @@ class OrderFacts:
     result_urgency: Priority = "routine"
     unexpected_significant: bool = False
     cancelled: bool = False
+    # A result whose order we never saw (kept, never dropped): nobody is known to expect it.
+    unmatched: bool = False
 
     def __post_init__(self) -> None:
         _normalise(self)

@@ -3,7 +3,8 @@
 On paper the report came back to the requester's desk; here every gap has a deadline and an
 alert until a named clinician acknowledges the result. Gaps before the report are amber (red
 for a critical order); a report nobody has acknowledged is red, at once for critical, urgent or
-unexpected-significant results and after ``acknowledge_hours`` otherwise. Acknowledgement
+unexpected-significant results, and for a result whose order we never saw
+(``unmatched_escalates_at_once``), and after ``acknowledge_hours`` otherwise. Acknowledgement
 alerts stay after discharge: an unread result is the classic miss.
 
 The report deadline is the earliest that applies: consultant-directed tests (done and reported
@@ -72,10 +73,18 @@ def is_working_day(day: date, rules: ClinicalRules) -> bool:
     )
 
 
+def escalates_at_once(order: OrderFacts, rules: ClinicalRules) -> bool:
+    """Critical, urgent and unexpected-significant results, and (``unmatched_escalates_at_
+    once``) a result for an order we never saw: no requester is on record to chase it."""
+    return order.escalates_at_once or (
+        order.unmatched and rules.results.unmatched_escalates_at_once
+    )
+
+
 def acknowledge_due_at(order: OrderFacts, rules: ClinicalRules) -> datetime | None:
     if order.reported_at is None:
         return None
-    if order.escalates_at_once:
+    if escalates_at_once(order, rules):
         return order.reported_at
     return order.reported_at + timedelta(hours=rules.results.acknowledge_hours)
 
@@ -110,7 +119,7 @@ def _acknowledgement_alert(order: OrderFacts, now: datetime, rules: ClinicalRule
     due_at = acknowledge_due_at(order, rules)
     assert due_at is not None
     name = _short_name(order)
-    if order.escalates_at_once:
+    if escalates_at_once(order, rules):
         detail = f"{_escalation_reason(order)} result not acknowledged"
         return _alert(order, "red", f"{name} to review", detail, ACK_SOURCE, due_at)
     if now <= due_at:
@@ -181,4 +190,6 @@ def _escalation_reason(order: OrderFacts) -> str:
         return "Unexpected significant"
     if "critical" in (order.result_urgency, order.priority):
         return "Critical"
+    if order.unmatched and order.priority == "routine":
+        return "Unmatched"  # no order on record: nobody is known to be waiting for it
     return "Urgent"

@@ -122,7 +122,7 @@ def audit_record_changes(session: Session, events: list[Any]) -> None:
             continue
         detail = {
             k: getattr(event, k)
-            for k in ("stay_id", "ward", "from_ward", "practice", "result_id")
+            for k in ("stay_id", "ward", "from_ward", "practice", "result_id", "order_id")
             if getattr(event, k, None) is not None
         }
         actor, role, workstation = CHANGED_BY.get()

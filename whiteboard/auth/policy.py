@@ -51,6 +51,7 @@ ENDPOINTS: dict[str, str] = {
     "clinical_api.stay_panel": roles.CLINICAL_ACT,
     "clinical_api.workload": roles.WORKLOAD_VIEW,
     "clinical_api.acknowledge_result": roles.RESULT_ACKNOWLEDGE,
+    "clinical_api.place_order": roles.ORDER_PLACE,
     "reports.index": roles.REPORTS_VIEW,
     "reports.page": roles.REPORTS_VIEW,
     "reports.csv_download": roles.REPORTS_VIEW,

@@ -28,6 +28,7 @@ SESSION = "session"  # the signed-on user's own session (sign-off, session socke
 USERS_MANAGE = "users.manage"  # staff, cards, kiosks, workstations (CLI today)
 CLINICAL_ACT = "clinical.act"  # VTE, observations, EDD, referrals, bed cleaned, bookings
 RESULT_ACKNOWLEDGE = "result.acknowledge"  # a named doctor takes on a reported result
+ORDER_PLACE = "order.place"  # order a blood test or x-ray for a patient (doctors)
 WORKLOAD_VIEW = "workload.view"  # patients and open alerts per doctor
 REPORTS_VIEW = "reports.view"  # managers' reports and their charts and CSV
 JOBS_VIEW = "jobs.view"  # the scheduler's jobs, last and next runs
@@ -48,6 +49,7 @@ MATRIX: dict[str, frozenset[str]] = {
             PATIENT_VIEW,
             CLINICAL_ACT,
             RESULT_ACKNOWLEDGE,
+            ORDER_PLACE,
             GP_RECORD_VIEW,
             SESSION,
         }
@@ -59,6 +61,7 @@ MATRIX: dict[str, frozenset[str]] = {
             PATIENT_VIEW,
             CLINICAL_ACT,
             RESULT_ACKNOWLEDGE,
+            ORDER_PLACE,
             WORKLOAD_VIEW,
             GP_RECORD_VIEW,
             SESSION,

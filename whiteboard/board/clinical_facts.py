@@ -18,6 +18,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from config.db import UTCDateTime
+from integration.translate.orders import order_kind
 from whiteboard.alerts.facts import (
     AttendanceFacts,
     DoctorInCharge,
@@ -37,7 +38,7 @@ from whiteboard.models import (
     StayPlan,
 )
 from whiteboard.models.clinical import split_codes
-from whiteboard.models.orders import CANCELLED, CRITICAL, FINAL_STATUSES, URGENT
+from whiteboard.models.orders import ABNORMAL, CANCELLED, CRITICAL, FINAL_STATUSES, URGENT
 
 
 @dataclass
@@ -128,6 +129,7 @@ def _orders_query() -> Any:
             Order.service_text,
             Order.ordered_at,
             Order.performed_at,
+            Order.consultant_directed,
             Result.id.label("result_id"),
             Result.report_status,
             Result.reported_at,
@@ -147,6 +149,68 @@ def _orders_query() -> Any:
         .where(Stay.id.in_(bindparam("ids", expanding=True)))
         .where(or_(Stay.discharged_at.is_(None), Order.ordered_at <= Stay.discharged_at))
         .order_by(Stay.id, Order.id, Result.reported_at, Result.id)
+    )
+
+
+@cache
+def _unmatched_results_query() -> Any:
+    """Results for orders we never saw, reported during each stay: kept with no order, so
+    the orders query above cannot find them; one more statement for the whole ward."""
+    return (
+        select(
+            Stay.id.label("sid"),
+            Stay.patient_class,
+            Result.id.label("result_id"),
+            Result.placer_order_number,
+            Result.filler_order_number,
+            Result.service_code,
+            Result.service_text,
+            Result.report_status,
+            Result.reported_at,
+            Result.result_urgency,
+            Result.acknowledged_at,
+        )
+        .select_from(Stay)
+        .join(
+            Result,
+            and_(
+                Result.patient_id == Stay.patient_id,
+                Result.order_id.is_(None),
+                Result.reported_at >= Stay.admitted_at,
+            ),
+        )
+        .where(Stay.id.in_(bindparam("ids", expanding=True)))
+        .where(or_(Stay.discharged_at.is_(None), Result.reported_at <= Stay.discharged_at))
+        .order_by(Stay.id, Result.reported_at, Result.id)
+    )
+
+
+@lru_cache(maxsize=65536)
+def unmatched_result_facts(rows: tuple[Any, ...]) -> OrderFacts:
+    """The results for one unknown order (same placer/filler number), oldest first, as an
+    order whose lifecycle starts at its first result: performed then, reported by its latest
+    final or corrected report. ``unmatched`` lets the rule escalate it (no requester known)."""
+    first = rows[0]
+    finals = [r for r in rows if r.report_status in FINAL_STATUSES]
+    report = finals[-1] if finals else None
+    latest = report if report is not None else rows[-1]
+    kind, modality = order_kind("", first.service_code)
+    urgency = report.result_urgency if report is not None else "routine"
+    number = first.placer_order_number or first.filler_order_number
+    name = first.service_text or first.service_code or "Result"
+    return OrderFacts(
+        order_id=f"result-{latest.result_id}",
+        kind="imaging" if kind == "imaging" else "lab",
+        ordered_at=first.reported_at,
+        description=f"{name} (no known order{' ' + number if number else ''})",
+        modality=modality,
+        inpatient=first.patient_class == "I",
+        performed_at=first.reported_at,
+        reported_at=report.reported_at if report is not None else None,
+        acknowledged_at=report.acknowledged_at if report is not None else None,
+        result_urgency="critical" if urgency == CRITICAL else "routine",
+        unexpected_significant=is_unexpected_significant(kind, urgency),
+        unmatched=True,
     )
 
 
@@ -173,9 +237,20 @@ def order_facts(rows: tuple[Any, ...]) -> OrderFacts:
         performed_at=performed_at,
         reported_at=report.reported_at if report is not None else None,
         acknowledged_at=report.acknowledged_at if report is not None else None,
+        consultant_directed=bool(first.consultant_directed),
         # An abnormal (H/L) flag is acknowledged in the usual time; only critical escalates.
         result_urgency="critical" if urgency == CRITICAL else "routine",
+        unexpected_significant=is_unexpected_significant(first.kind, urgency),
     )
+
+
+def is_unexpected_significant(kind: str, urgency: str) -> bool:
+    """An imaging report the radiologist flagged abnormal (OBX-8 H, L or A; a critical flag is
+    already critical). A free-text imaging report has no reference range, so a flag on it is
+    the reporter's alert, which the RCR fail-safe standard calls "unexpected significant" and
+    escalates at once. A lab's H/L against a reference range is routine abnormal: it is
+    acknowledged in the usual time."""
+    return kind == "imaging" and urgency == ABNORMAL
 
 
 def load_clinical_rows(
@@ -185,7 +260,7 @@ def load_clinical_rows(
     responsible: bool = True,
     orders: bool = True,
 ) -> dict[int, ClinicalRows]:
-    """At most four queries whatever the number of stays; ``responsible=False`` skips the
+    """At most five queries whatever the number of stays; ``responsible=False`` skips the
     clinician history (only A&E breach attribution reads it), ``orders=False`` the orders
     and results (only the result alerts read them)."""
     ids = sorted(set(stay_ids))
@@ -219,6 +294,12 @@ def load_clinical_rows(
         for (sid, _), order_rows in by_order.items():
             # Memoised on the rows: unchanged orders are not rebuilt on every snapshot.
             out[sid].orders.append(order_facts(tuple(order_rows)))
+        unmatched: dict[tuple[int, str, str], list[Any]] = {}
+        for row in session.execute(_unmatched_results_query(), {"ids": ids}):
+            key = (row.sid, row.placer_order_number, row.filler_order_number)
+            unmatched.setdefault(key, []).append(row)
+        for (sid, _, _), result_rows in unmatched.items():
+            out[sid].orders.append(unmatched_result_facts(tuple(result_rows)))
     return out
 
 

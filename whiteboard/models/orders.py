@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from config.db import Base, UTCDateTime, utcnow
@@ -45,6 +45,13 @@ class Order(Base):
     ordered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     source: Mapped[str] = mapped_column(String(40), default="")
+    # Who placed it: the signed-in clinician's username (web) or ORC-12's code (HL7).
+    ordered_by: Mapped[str | None] = mapped_column(String(80))
+    # Directed by a consultant (Seven Day Services standard 5 report times apply): a consultant
+    # ordered it, a doctor said so on the form, or ORC-12 names a consultant in the layout.
+    consultant_directed: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     results: Mapped[list[Result]] = relationship(back_populates="order")
 

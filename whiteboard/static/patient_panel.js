@@ -163,6 +163,9 @@
         ], (v) => ({ need: v.need }), 'POST', base + '/referrals'),
       );
     }
+    // Ordering a blood test or x-ray, and the full record, are on the patient page.
+    dialog.append(h('p', {}, h('a', { href: '/patients/' + p.patient.id, 'data-action': 'record' },
+      'Patient record: orders, results, order a test')));
     dialog.append(h('button', { type: 'button', 'data-close': true }, 'Close'));
     dialog.querySelector('[data-close]').addEventListener('click', () => dialog.close());
     if (!dialog.open) {

@@ -8,6 +8,7 @@ body's ``rule`` names it), 422 bad input.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
@@ -16,10 +17,12 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
 from config.services import services
+from integration.hl7.ack import OUR_APPLICATION, OUR_FACILITY
 from mpi.models import Patient
 from whiteboard import clinical_commands as cc
 from whiteboard import commands as cmds
 from whiteboard.alerts.evaluate import alerts_for_attendance, alerts_for_stay
+from whiteboard.auth import roles
 from whiteboard.auth.audit import changed_by
 from whiteboard.board.clinical_facts import (
     age_on,
@@ -35,8 +38,10 @@ from whiteboard.errors import (
     NoSuchStay,
     RecordError,
     ResultNotAcknowledgeable,
+    UnknownPatient,
 )
 from whiteboard.models import Referral, Stay, Ward
+from whiteboard.order_catalogue import BY_CODE, CATALOGUE, PRIORITIES
 from whiteboard.web.access import current_principal
 from whiteboard.web.actor import Actor, current_actor
 from whiteboard.web.problems import problem
@@ -146,7 +151,7 @@ def _act(build: Callable[[Actor, datetime, Body], Any], status: int = 200) -> Re
         return problem(409, "EDD not current", exc.message, rule=exc.rule)
     except ResultNotAcknowledgeable as exc:
         return problem(409, "Conflict", exc.message, rule=exc.rule)
-    except (NoSuchStay, NoSuchResult) as exc:
+    except (NoSuchStay, NoSuchResult, UnknownPatient) as exc:
         return problem(404, "Not Found", exc.message)
     except (InvalidCommand, RecordError) as exc:
         return problem(422, "Unprocessable Content", exc.message)
@@ -295,6 +300,83 @@ def acknowledge_result(result_id: int) -> Response:
         )
 
     return _act(build)
+
+
+ORDER_FIELDS = {"test", "priority", "consultant_directed"}
+# Our placer order numbers: WB and 12 random hex digits (ORC-2 / OBR-2), unique with our
+# placer system; the department's result names it back in OBR-2.
+PLACER_SYSTEM = f"{OUR_APPLICATION}|{OUR_FACILITY}"
+
+
+def placer_order_number() -> str:
+    return "WB" + secrets.token_hex(6).upper()
+
+
+def _patient_details(patient: Patient) -> cmds.PatientDetails:
+    """The record's own identity, as a PID would carry it (the command stays self-describing;
+    ``patient_id`` is what the handler uses)."""
+    return cmds.PatientDetails(
+        identifiers=tuple(
+            cmds.Identifier(i.value, i.authority, i.id_type) for i in patient.identifiers
+        ),
+        nhs_number=patient.nhs_number,
+        family_name=patient.family_name,
+        given_names=patient.given_names,
+        date_of_birth=patient.date_of_birth,
+        sex=patient.sex,
+        gp_practice_code=patient.gp_practice_code,
+    )
+
+
+@bp.post("/patients/<int:patient_id>/orders")
+def place_order(patient_id: int) -> Response:
+    """A signed-in doctor or consultant orders a blood test or x-ray (``order.place``): the
+    same ``PlaceOrder`` an ORM^O01 NW makes, so it is stored as ordered, forwarded to the
+    performing department's MLLP route, tracked on the board and audited as that clinician.
+    A consultant's order (or a doctor's marked ``consultant_directed``) is consultant-directed
+    (Seven Day Services standard 5 report times)."""
+
+    def build(a: Actor, now: datetime, b: Body) -> cmds.PlaceOrder:
+        unknown = sorted(set(b.data) - ORDER_FIELDS)
+        if unknown:
+            raise BadInput(f"unexpected field {unknown[0]!r}")
+        code = (b.str("test", required=True) or "").upper()
+        test = BY_CODE.get(code)
+        if test is None:
+            raise BadInput(
+                f"test {code!r} is not orderable here; one of "
+                + ", ".join(o.code for o in CATALOGUE)
+            )
+        priority = b.str("priority") or "routine"
+        if priority not in PRIORITIES:
+            raise BadInput(f"priority must be one of {', '.join(PRIORITIES)}")
+        principal = current_principal()
+        by_consultant = principal is not None and principal.role == roles.CONSULTANT
+        with services().read_session() as session:
+            patient = session.get(Patient, patient_id)
+            if patient is None or patient.merged_into_id is not None:
+                raise UnknownPatient(f"no patient {patient_id}")
+            details = _patient_details(patient)
+        return cmds.PlaceOrder(
+            now,
+            details,
+            cmds.OrderDetails(
+                placer_system=PLACER_SYSTEM,
+                placer_order_number=placer_order_number(),
+                service_code=test.code,
+                service_text=test.text,
+                kind=test.kind,
+                modality=test.modality,
+                priority=priority,
+                ordered_by=a.code,
+                consultant_directed=by_consultant or bool(b.bool("consultant_directed")),
+            ),
+            control="NW",
+            source="web",
+            patient_id=patient_id,
+        )
+
+    return _act(build, 201)
 
 
 @bp.post("/wards/<code>/beds/<bed>/cleaned")

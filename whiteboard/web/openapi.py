@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from whiteboard.order_catalogue import CATALOGUE, PRIORITIES
+
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 
@@ -23,7 +25,39 @@ CLINICAL_ROUTES = (
     ("post", "/api/v1/outpatient-bookings", "Book an outpatient visit to a ward", "201"),
     ("get", "/api/v1/workload", "Patients and open alerts per doctor today", "200"),
     ("post", "/api/v1/results/{result_id}/acknowledge", "Acknowledge a result (doctors)", "200"),
+    (
+        "post",
+        "/api/v1/patients/{patient_id}/orders",
+        "Order a blood test or x-ray (doctors)",
+        "201",
+    ),
 )
+
+
+def _order_body() -> dict[str, Any]:
+    """The order route's JSON body: a test from the catalogue, its priority, and whether a
+    consultant directed it (a consultant's own order always is)."""
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["test"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "test": {
+                            "type": "string",
+                            "enum": [o.code for o in CATALOGUE],
+                            "description": "; ".join(f"{o.code} {o.text}" for o in CATALOGUE),
+                        },
+                        "priority": {"type": "string", "enum": list(PRIORITIES)},
+                        "consultant_directed": {"type": "boolean", "default": False},
+                    },
+                }
+            }
+        },
+    }
 
 
 def _clinical_paths() -> dict[str, Any]:
@@ -32,21 +66,25 @@ def _clinical_paths() -> dict[str, Any]:
     for method, path, summary, ok in CLINICAL_ROUTES:
         params = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in ("stay_id", "referral_id", "result_id", "code", "bed")
+            for name in ("stay_id", "referral_id", "result_id", "patient_id", "code", "bed")
             if "{" + name + "}" in path
         ]
         paths.setdefault(path, {})[method] = {
             "summary": summary,
-            "description": "Acting clinician: X-Wardboard-Actor (until sign-on lands).",
+            "description": "Acting clinician: the signed-on member of staff (session cookie; "
+            "writes carry X-CSRFToken).",
             "parameters": params,
             "responses": {
                 ok: {"description": "done"},
                 "401": {"description": "nobody signed in", **problem},
-                "404": {"description": "no such stay, referral or result", **problem},
+                "403": {"description": "the signed-in role may not do this", **problem},
+                "404": {"description": "no such stay, referral, result or patient", **problem},
                 "409": {"description": "refused by a clinical rule (see rule)", **problem},
                 "422": {"description": "bad input", **problem},
             },
         }
+        if path.endswith("/orders"):
+            paths[path][method]["requestBody"] = _order_body()
     return paths
 
 

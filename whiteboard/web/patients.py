@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from config.services import services
 from mpi.models import Patient
-from whiteboard.auth.policy import may_view_gp_record
+from whiteboard.auth import roles
+from whiteboard.auth.policy import decide, may_view_gp_record
 from whiteboard.auth.principal import Principal
 from whiteboard.models import Order, Result, Stay
+from whiteboard.order_catalogue import CATALOGUE, PRIORITIES
 from whiteboard.web.access import current_principal
 from whiteboard.web.gp import view_gp_record
 from whiteboard.web.problems import problem
@@ -97,6 +99,11 @@ def _record_json(session: Session, p: Patient) -> dict[str, Any]:
                 "ordered_at": _iso(o.ordered_at),
                 "ordering_practice": o.ordering_practice,
                 "placer_order_number": o.placer_order_number,
+                "kind": o.kind,
+                "priority": o.priority,
+                "ordered_by": o.ordered_by,
+                "consultant_directed": o.consultant_directed,
+                "source": "web" if o.source.startswith("web") else "hl7",
             }
             for o in orders
         ],
@@ -175,7 +182,15 @@ def record(patient_id: int) -> str:
     rec = _view(patient_id, with_gp_record=True)
     if rec is None:
         abort(404)
-    return render_template("patient.html", record=rec)
+    # Doctors and consultants get the order form (``order.place``); it posts to the API.
+    may_order = decide(roles.ORDER_PLACE, current_principal()).allowed
+    return render_template(
+        "patient.html",
+        record=rec,
+        may_order=may_order,
+        catalogue=CATALOGUE,
+        priorities=PRIORITIES,
+    )
 
 
 @bp.get("/api/v1/patients")

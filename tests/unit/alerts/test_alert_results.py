@@ -182,3 +182,48 @@ def test_unacknowledged_results_outlive_the_stay() -> None:
     )
     alerts = result_alerts(stay, MONDAY + 3 * D, RULES)
     assert [a.ref for a in alerts] == ["A"]
+
+
+# ---- a result for an order we never saw (issue 4 item 2) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "escalate", "at", "expected"),
+    [
+        # A final unmatched result: red "to review" at once, saying why.
+        ({}, True, H, ("red", "Lab to review", "Unmatched result not acknowledged")),
+        # The setting off: like any routine result, red after acknowledge_hours (24 h).
+        ({}, False, H, None),
+        ({}, False, 25 * H + S, ("red", "Lab not acknowledged", "not acknowledged")),
+        # Critical still says critical; imaging flagged abnormal says unexpected significant.
+        ({"result_urgency": "critical"}, True, H, ("red", "Lab to review", "Critical result")),
+        (
+            {"kind": "imaging", "modality": "XR", "unexpected_significant": True},
+            False,
+            H,
+            ("red", "X-ray to review", "Unexpected significant result"),
+        ),
+        # Acknowledged: quiet. Only preliminary (not reported): no acknowledgement alert.
+        ({"acknowledged_at": MONDAY + 2 * H}, True, 2 * H, None),
+        ({"reported_at": None}, True, 2 * H, None),
+    ],
+)
+def test_unmatched_result(
+    changes: dict[str, object], escalate: bool, at: timedelta, expected: tuple | None
+) -> None:
+    values: dict[str, object] = {
+        "performed_at": MONDAY + H,
+        "reported_at": MONDAY + H,
+        "unmatched": True,
+        "ordered_at": MONDAY + H,
+    }
+    order = _order(**(values | changes))
+    rules = ClinicalRules(results=ResultRules(unmatched_escalates_at_once=escalate))
+    alert = result_alert(order, MONDAY + at, rules)
+    if expected is None:
+        assert alert is None
+        return
+    assert alert is not None
+    level, label, detail = expected
+    assert (alert.level, alert.label) == (level, label)
+    assert detail in alert.detail
