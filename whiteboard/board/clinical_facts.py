@@ -295,7 +295,7 @@ def load_clinical_rows(
             # Memoised on the rows: unchanged orders are not rebuilt on every snapshot.
             out[sid].orders.append(order_facts(tuple(order_rows)))
         unmatched: dict[tuple[int, str, str], list[Any]] = {}
-        for row in session.execute(_unmatched_results_query(), {"ids": ids}):
+        for row in session.connection().execute(_unmatched_results_query(), {"ids": ids}):
             key = (row.sid, row.placer_order_number, row.filler_order_number)
             unmatched.setdefault(key, []).append(row)
         for (sid, _, _), result_rows in unmatched.items():
