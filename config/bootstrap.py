@@ -60,6 +60,7 @@ class Services:
     clock: Clock
     audit: AuditLog
     mllp: MllpServer | None = None
+    mllp_tls: MllpServer | None = None  # the second, TLS listener (WARDBOARD_MLLP_TLS_PORT)
     destinations: Destinations = field(default_factory=Destinations)
     outbound: OutboundSender | None = None
     scheduler: SchedulerLeader | None = None
@@ -70,7 +71,11 @@ class Services:
         with self.sessions() as session:
             yield session
 
-    def start_listener(self, port: int | None = None) -> MllpServer:
+    def start_listener(self, port: int | None = None, tls_port: int | None = None) -> MllpServer:
+        """The MLLP listener; with a certificate and a TLS port, a second listener over TLS.
+
+        ``tls_port`` overrides WARDBOARD_MLLP_TLS_PORT (0 here: any free port, for tests).
+        """
         s = self.settings
         from integration.mllp.tls import server_context
         from integration.sender_allowlist import guard, parse_allowed
@@ -79,15 +84,24 @@ class Services:
         # connection thread holding a finished journal commit can wait that long to send its
         # ACK. 1 ms keeps the ACK path responsive at a small cost in throughput.
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
-        self.mllp = MllpServer(
-            guard(self.pipeline.receive, parse_allowed(s.mllp_allowed_senders)),
-            s.mllp_host,
-            s.mllp_port if port is None else port,
-            max_message_bytes=s.mllp_max_message_bytes,
-            idle_timeout=s.mllp_idle_timeout_seconds,
-            tls=server_context(s.mllp_tls_cert, s.mllp_tls_key, s.mllp_tls_ca),
-        ).start()
-        self.stoppers.append(self.mllp.stop)
+        tls = server_context(s.mllp_tls_cert, s.mllp_tls_key, s.mllp_tls_ca)
+        second = tls is not None and (tls_port is not None or s.mllp_tls_port > 0)
+
+        def listener(at: int, context: Any) -> MllpServer:
+            server = MllpServer(
+                guard(self.pipeline.receive, parse_allowed(s.mllp_allowed_senders)),
+                s.mllp_host,
+                at,
+                max_message_bytes=s.mllp_max_message_bytes,
+                idle_timeout=s.mllp_idle_timeout_seconds,
+                tls=context,
+            ).start()
+            self.stoppers.append(server.stop)
+            return server
+
+        self.mllp = listener(s.mllp_port if port is None else port, None if second else tls)
+        if second:
+            self.mllp_tls = listener(s.mllp_tls_port if tls_port is None else tls_port, tls)
         return self.mllp
 
     def start_outbound(self, interval: float = 0.5) -> OutboundSender:

@@ -100,6 +100,8 @@ def serve(demo: bool, simulate: bool, rate: float) -> None:
         click.echo(f"  A&E:      {base}/wards/AE    Acute Medical Unit: {base}/wards/AMU")
         click.echo(f"  Health:   {base}/healthz    API: {base}/api/v1/openapi.json")
         click.echo(f"  MLLP:     {settings.mllp_host}:{mllp.port}")
+        if services.mllp_tls is not None:
+            click.echo(f"  MLLP TLS: {settings.mllp_host}:{services.mllp_tls.port}")
         for line in demo_lines:
             click.echo(line)
         click.echo("  Stop with Ctrl-C.\n")
@@ -406,6 +408,8 @@ def _run_mllp(port: int | None) -> None:
             services.start_outbound()
         click.echo(f"recovered {recovered} journalled message(s)")
         click.echo(f"MLLP listening on {settings.mllp_host}:{mllp.port}", nl=True)
+        if services.mllp_tls is not None:
+            click.echo(f"MLLP over TLS on {settings.mllp_host}:{services.mllp_tls.port}")
         sys.stdout.flush()
         wait_for_stop()
     finally:

@@ -86,6 +86,9 @@ class Settings:
     mllp_tls_cert: str = ""
     mllp_tls_key: str = field(default="", repr=False)
     mllp_tls_ca: str = ""
+    # With a certificate: 0 makes the MLLP port itself TLS; a port number keeps MLLP plain and
+    # adds a TLS listener there, for sites where some senders use TLS (senders file: tls).
+    mllp_tls_port: int = 0
     # HL7 batch drop folder (FHS/BHS files); empty: no folder is polled. Imported files move
     # to done/ (with the batch ACK beside them as NAME.ack), unusable ones to failed/.
     hl7_batch_folder: str = ""

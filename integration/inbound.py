@@ -129,6 +129,9 @@ class InboundPipeline:
         if not policy.allows(peer):
             error = AckError("207", f"sender {header.sender} is not accepted from {peer}")
             return self._reject_before_apply(raw, peer, now, header, error)
+        if not policy.secure_enough(peer):
+            error = AckError("207", f"sender {header.sender} must connect over TLS")
+            return self._reject_before_apply(raw, peer, now, header, error)
         try:
             codec = codec_for(header.charset) or "utf-8"
         except UnsupportedCharset as exc:

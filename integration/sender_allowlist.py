@@ -1,8 +1,8 @@
 """Which hosts may send us HL7: addresses and networks in WARDBOARD_MLLP_ALLOWED_SENDERS.
 
 A message from any other address is answered AR, logged with its address, and not journalled
-(an unknown host must not be able to fill the journal). TLS client certificates are not
-checked yet: the listener speaks plain MLLP (see docs/SECURITY.md).
+(an unknown host must not be able to fill the journal). Client certificates are checked by the
+TLS listener itself (integration/mllp/tls.py, docs/SECURITY.md).
 """
 
 from __future__ import annotations
@@ -39,7 +39,16 @@ def parse_allowed(spec: str) -> tuple[Network, ...]:
     return tuple(out)
 
 
+# How a listener names a peer that connected over TLS: "tls:10.1.2.3:50123".
+TLS_PEER = "tls:"
+
+
+def over_tls(peer: str) -> bool:
+    return peer.startswith(TLS_PEER)
+
+
 def peer_address(peer: str) -> str:
+    peer = peer.removeprefix(TLS_PEER)
     host = peer.rsplit(":", 1)[0] if peer.count(":") >= 1 and not peer.endswith("]") else peer
     return host.strip("[]")
 

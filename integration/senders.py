@@ -13,6 +13,7 @@ a default for senders it does not name.
     strict = true             # hl7apy v2.5.1 validation before the ACK; invalid -> AR
     charset = "8859/1"        # override MSH-18 when a sender mislabels its bytes
     allowed_addresses = ["10.1.2.3", "127.0.0.1"]
+    tls = true                # must connect to the TLS listener (WARDBOARD_MLLP_TLS_PORT)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from integration.hl7.charset import CHARSETS
 from integration.hl7.header import Header
+from integration.sender_allowlist import over_tls, peer_address
 
 SYNC, ASYNC = "sync", "async"
 
@@ -38,6 +40,11 @@ class SenderPolicy:
     strict: bool = False  # validate with hl7apy against v2.5.1 before the ACK; AR if invalid
     charset: str = ""
     allowed_addresses: tuple[str, ...] = field(default_factory=tuple)
+    tls: bool = False  # messages from this sender are only accepted over TLS
+
+    def secure_enough(self, peer: str) -> bool:
+        """A sender that must use TLS is refused over plain MLLP (files are not on the wire)."""
+        return not self.tls or over_tls(peer) or peer.startswith(FILE_PEER)
 
     @property
     def accept_then_apply(self) -> bool:
@@ -51,8 +58,7 @@ class SenderPolicy:
         """
         if not self.allowed_addresses or not peer or peer.startswith(FILE_PEER):
             return True
-        host = peer.rsplit(":", 1)[0]
-        return host in self.allowed_addresses
+        return peer_address(peer) in self.allowed_addresses
 
 
 FILE_PEER = "file:"
@@ -95,7 +101,7 @@ class SenderDirectory:
 def _policy(spec: Any, base: SenderPolicy, where: str) -> SenderPolicy:
     if not isinstance(spec, dict):
         raise SenderConfigError(f"{where}: expected a table")
-    unknown = set(spec) - {"apply", "strict", "charset", "allowed_addresses"}
+    unknown = set(spec) - {"apply", "strict", "charset", "allowed_addresses", "tls"}
     if unknown:
         raise SenderConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
     apply = str(spec.get("apply", base.apply))
@@ -108,12 +114,15 @@ def _policy(spec: Any, base: SenderPolicy, where: str) -> SenderPolicy:
     if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
         raise SenderConfigError(f"{where}: allowed_addresses must be a list of strings")
     strict = spec.get("strict", base.strict)
-    if not isinstance(strict, bool):
-        raise SenderConfigError(f"{where}: strict must be true or false")
+    tls = spec.get("tls", base.tls)
+    for name, value in (("strict", strict), ("tls", tls)):
+        if not isinstance(value, bool):
+            raise SenderConfigError(f"{where}: {name} must be true or false")
     return replace(
         base,
         apply=apply,
         strict=strict,
         charset=charset.upper(),
         allowed_addresses=tuple(addresses),
+        tls=tls,
     )

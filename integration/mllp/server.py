@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from integration.hl7.ack import AckError, build_ack
 from integration.hl7.header import MalformedHeader, read_header
 from integration.mllp.framing import FrameDecoder, Oversized, frame
+from integration.sender_allowlist import TLS_PEER
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class _Handler(socketserver.BaseRequestHandler):
                 # Plain MLLP to a TLS port, an untrusted client certificate...: close.
                 log.warning("MLLP TLS handshake with %s failed: %s", peer, exc)
                 return
+            peer = TLS_PEER + peer  # so a sender that must use TLS can be told apart
         decoder = FrameDecoder(owner.max_message_bytes)
         owner._opened(sock)
         try:

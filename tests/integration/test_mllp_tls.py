@@ -15,7 +15,7 @@ from config.layout import apply_layout, load_layout
 from integration.mllp.client import MllpClient, MllpError
 from integration.mllp.tls import TlsConfigError, client_context, server_context
 from tests.hl7_builder import ack_code, adt
-from tests.integration.record_queries import stays
+from tests.integration.record_queries import journal, stays
 
 
 @pytest.fixture
@@ -108,3 +108,29 @@ def test_hl7_listen_with_half_a_tls_setting_exits_with_one_line(
     result = runner.invoke(cli, ["hl7", "listen", "--port", "0"])
     assert result.exit_code == 1
     assert "WARDBOARD_MLLP_TLS_KEY" in result.output and "Traceback" not in result.output
+
+
+def test_plain_and_tls_listeners_side_by_side_and_a_sender_that_must_use_tls(settings, pki):
+    from integration.senders import SenderDirectory
+
+    services = tls_services(settings, mllp_tls_cert=pki["cert"], mllp_tls_key=pki["key"])
+    services.pipeline.senders = SenderDirectory.from_mapping({"senders": {"GPSYS": {"tls": True}}})
+    try:
+        plain_port = services.start_listener(port=0, tls_port=0).port
+        assert services.mllp_tls is not None
+        tls = client_context(pki["ca"])
+        with MllpClient("127.0.0.1", plain_port) as plain:
+            assert ack_code(plain.send(adt("A01", control_id="PLAINPAS"))) == "AA"
+            refused = plain.send(adt("A08", control_id="PLAINGP", sender="GPSYS"))
+            assert ack_code(refused) == "AR" and b"must connect over TLS" in refused
+        with MllpClient("127.0.0.1", services.mllp_tls.port, tls=tls) as secure:
+            assert ack_code(secure.send(adt("A08", control_id="TLSGP", sender="GPSYS"))) == "AA"
+        # A rejected message is journalled without its control id (a corrected resend is new).
+        seen = sorted((m.sender, m.state, m.peer.startswith("tls:")) for m in journal(services))
+        assert seen == [
+            ("GPSYS|WGH", "applied", True),
+            ("GPSYS|WGH", "rejected", False),
+            ("PAS|WGH", "applied", False),
+        ]
+    finally:
+        services.stop()

@@ -33,10 +33,20 @@ def healthz() -> tuple[Response, int]:
             "port": mllp.port,
             "connections": mllp.open_connections,
             "messages_received": mllp.messages_received,
+            "tls": mllp.tls is not None,
         }
         if mllp is not None
         else {"ok": True, "enabled": False}
     )
+    if svc.mllp_tls is not None:
+        second = svc.mllp_tls
+        checks["mllp_tls"] = {
+            "ok": second.listening,
+            "port": second.port,
+            "connections": second.open_connections,
+            "messages_received": second.messages_received,
+            "tls": True,
+        }
     scheduler = svc.scheduler
     checks["scheduler"] = (
         {
