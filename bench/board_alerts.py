@@ -256,6 +256,30 @@ def orders_part(services, stays: dict[str, list[int]], iterations: int) -> None:
     )
 
 
+def sign_on(services, page, base: str) -> None:
+    """Boards are for signed-on staff: a nurse's card and PIN, typed as a card reader does."""
+    from whiteboard.auth import accounts
+
+    with services.uow_factory() as uow:
+        accounts.add_user(uow.session, "bench", "nurse", card_number="77", pin="2468")
+        uow.commit()
+    page.goto(f"{base}/signon?workstation=bench")
+    page.fill("#card", "77")
+    page.press("#card", "Enter")
+    page.keyboard.type("2468")
+    page.press("#pin", "Enter")
+    page.wait_for_url(f"{base}/")
+
+
+def wait_for_renders(page, n: int, timeout: float = 10.0) -> None:
+    """Poll from here: the board's CSP (script-src 'self') forbids wait_for_function's eval."""
+    deadline = time.monotonic() + timeout
+    while page.evaluate("window.__renders.length") < n:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the board did not render push {n}")
+        page.wait_for_timeout(2)
+
+
 def render(services, app, renders: int, progress) -> None:
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
@@ -273,6 +297,7 @@ def render(services, app, renders: int, progress) -> None:
                 executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
             )
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            sign_on(services, page, url.split("/wards/")[0])
             page.goto(url)
             page.wait_for_selector("#board[data-connected='true'] [data-patient-key]")
             page.evaluate(
@@ -292,7 +317,7 @@ def render(services, app, renders: int, progress) -> None:
                 page.evaluate("window.__renders = []")
                 for i in range(renders):
                     publisher.on_event(type("E", (), {"wards": ("W01",)})())
-                    page.wait_for_function(f"window.__renders.length >= {i + 1}", timeout=10_000)
+                    wait_for_renders(page, i + 1)
                 got = page.evaluate("window.__renders")
                 results[name] = ([r[0] for r in got], [r[1] for r in got])
                 progress(f"  {name}: {len(got)} renders of {got[0][2]} patients")
@@ -357,8 +382,12 @@ def main() -> None:
             f"({services.engine.dialect.name}); built through the commands in "
             f"{time.perf_counter() - started:.0f} s"
         )
+        # Measured alone: the push worker would otherwise rebuild the same ward (and its kiosk
+        # view) on the other thread at the same moment, and the two would share the GIL.
+        services.publisher.stop()
         recompute(services, stays, args.iterations, progress)
         orders_part(services, stays, args.iterations)
+        services.publisher.start()
         if not args.no_browser:
             render(services, app, args.renders, progress)
         services.stop()
