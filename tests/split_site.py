@@ -7,7 +7,6 @@ temporary folder, shown when it fails to start.
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import socket
 import subprocess
@@ -18,9 +17,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-import socketio
-
-from whiteboard.board.patch import follow_board
+from tests.board_socket import BoardSocket
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_LAYOUT = Path(__file__).parent / "data" / "test_layout.toml"
@@ -122,29 +119,15 @@ class Site:
             proc.stop()
 
 
-class Board:
+class Board(BoardSocket):
     """A real Socket.IO client watching one ward on one web process."""
 
     def __init__(self, url: str, token: str, ward: str = "AMU") -> None:
-        self.received: queue.Queue[dict] = queue.Queue()
-        self.client = socketio.Client(reconnection=False)
-        follow_board(self.client, self.received.put)
-        self.client.connect(
-            url, namespaces=["/board"], transports=["websocket"], auth={"signon": token}
-        )
-        self.client.emit("join", {"ward": ward}, namespace="/board")
-        self.snapshot = self.received.get(timeout=20)["snapshot"]
+        super().__init__(url, {"signon": token}, ward)
 
-    def wait_for(self, family: str, timeout: float = 20.0) -> dict:
+    def wait_for_family(self, family: str, timeout: float = 20.0) -> dict:
         """The first pushed snapshot showing a patient of this family name."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self.snapshot = self.received.get(timeout=max(0.1, deadline - time.monotonic()))[
-                "snapshot"
-            ]
-            names = [p["display_name"] for p in self.snapshot["patients"]]
-            if any(n.startswith(family) for n in names):
-                return self.snapshot
-
-    def close(self) -> None:
-        self.client.disconnect()
+        return self.wait_for(
+            lambda snap: any(p["display_name"].startswith(family) for p in snap["patients"]),
+            timeout,
+        )

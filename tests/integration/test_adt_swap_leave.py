@@ -3,14 +3,10 @@ over MLLP to the Socket.IO boards, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import queue
-
-import socketio
-
 from integration.mllp.client import MllpClient
+from tests.board_socket import BoardSocket
 from tests.hl7_builder import ack_code, ack_segment, adt, swap
 from tests.integration.record_queries import bed_status, journal, occupancies, patients, stays
-from whiteboard.board.patch import follow_board
 
 
 def send(services, raw: bytes) -> bytes:
@@ -109,23 +105,9 @@ def test_a17_second_pid_without_identifier_points_at_the_second_pid(services):
 
 
 def test_a17_pushes_both_wards_boards(live_server, staff_token):
-    boards: dict[str, queue.Queue] = {}
-    clients = []
+    auth = {"signon": staff_token}
+    boards = {ward: BoardSocket(live_server.url, auth, ward) for ward in ("AMU", "W4")}
     try:
-        for ward in ("AMU", "W4"):
-            q: queue.Queue = queue.Queue()
-            c = socketio.Client(reconnection=False)
-            follow_board(c, lambda data, q=q: q.put(data))
-            c.connect(
-                live_server.url,
-                namespaces=["/board"],
-                transports=["websocket"],
-                auth={"signon": staff_token},
-            )
-            clients.append(c)
-            c.emit("join", {"ward": ward}, namespace="/board")
-            q.get(timeout=10)
-            boards[ward] = q
         with MllpClient("127.0.0.1", live_server.mllp.port) as mllp:
             for number, family, location, visit in (
                 ("H1", "GREEN", "AMU^A^A1", "V1"),
@@ -141,23 +123,15 @@ def test_a17_pushes_both_wards_boards(live_server, staff_token):
                     visit=visit,
                 )
                 assert ack_code(mllp.send(raw)) == "AA"
-                ward = location.split("^")[0]
-                boards[ward].get(timeout=10)
+                boards[location.split("^")[0]].next()
             raw = swap(("H1", "GREEN", "W4^A^A2", "V1"), ("H2", "BROWN", "AMU^A^A1", "V2"))
             assert ack_code(mllp.send(raw)) == "AA"
-
-        def latest(ward: str) -> dict:
-            data = boards[ward].get(timeout=10)
-            while not boards[ward].empty():
-                data = boards[ward].get_nowait()
-            return data["snapshot"]
-
-        amu, w4 = latest("AMU"), latest("W4")
+        amu, w4 = (boards[ward].latest()["snapshot"] for ward in ("AMU", "W4"))
         assert [(p["display_name"], p["bed"]) for p in amu["patients"]] == [("BROWN, Pat", "A1")]
         assert [(p["display_name"], p["bed"]) for p in w4["patients"]] == [("GREEN, Pat", "A2")]
     finally:
-        for c in clients:
-            c.disconnect()
+        for board in boards.values():
+            board.close()
 
 
 # --- A21/A22 leave of absence, A52/A53 cancellations ---------------------------------------

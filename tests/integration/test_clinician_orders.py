@@ -6,17 +6,15 @@ SQLite and PostgreSQL, the services' clock frozen."""
 from __future__ import annotations
 
 import json
-import queue
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import socketio
 from sqlalchemy import select
 
 from integration.hl7.reader import MessageReader
 from integration.outbound.queue import OutboundMessage, OutboundSender
-from tests.integration.test_board_push import next_board
+from tests.board_socket import BoardSocket
 from tests.integration.test_clinical_actions import (
     ADMITTED,
     DOCTOR,
@@ -29,7 +27,6 @@ from tests.integration.test_clinical_actions import (
 from tests.integration.test_outbound import Downstream
 from tests.integration.test_result_alerts import result, result_alert, send
 from whiteboard.auth.audit_model import AuditEntry
-from whiteboard.board.patch import follow_board
 from whiteboard.models import Order, Stay
 
 CONSULTANT = {"X-Wardboard-Actor": "CONS01", "X-Wardboard-Role": "consultant"}
@@ -229,29 +226,16 @@ def test_who_may_order_and_bad_requests(services, client, clock):
 def test_an_order_is_pushed_to_the_board(services, live_server, staff_token, client, clock):
     stay = admit(services)
     patient = patient_of(services, stay)
-    received: queue.Queue = queue.Queue()
-    sio = socketio.Client(reconnection=False)
-    follow_board(sio, lambda data: received.put(("board", data)))
-    sio.connect(
-        live_server.url,
-        namespaces=["/board"],
-        transports=["websocket"],
-        auth={"signon": staff_token},
-    )
-    try:
-        sio.emit("join", {"ward": "AMU"}, namespace="/board")
-        next_board(received)
+    with BoardSocket(live_server.url, {"signon": staff_token}, "AMU") as screen:
         response = client.post(
             f"/api/v1/patients/{patient}/orders",
             json={"test": "TROP", "priority": "critical"},
             headers=DOCTOR,
         )
         assert response.status_code == 201
-        pushed = next_board(received)  # OrderPlaced names AMU: the board re-pushes
+        pushed = screen.next()  # OrderPlaced names AMU: the board re-pushes
         assert pushed["ward"] == "AMU"
         assert result_alert(pushed["snapshot"], stay) is None  # not yet due (1 h for stat)
-    finally:
-        sio.disconnect()
     clock.freeze(datetime(2026, 11, 22, 11, 1, tzinfo=UTC))
     assert result_alert(board(client), stay)["level"] == "red"  # stat order not done in 1 h
 

@@ -74,7 +74,7 @@ def test_redis_restart_boards_keep_receiving_pushes(site, nurse_token):
             assert ack_code(mllp.send(_admit("AFTERREDIS", "A1", "RM7200011"))) == "AA"
         while True:
             try:
-                board.wait_for("AFTERREDIS", timeout=5)
+                board.wait_for_family("AFTERREDIS", timeout=5)
                 break
             except Exception:
                 if time.monotonic() > deadline:
@@ -109,7 +109,7 @@ def test_postgresql_restart_nothing_acknowledged_is_lost(site, nurse_token, tmp_
     _eventually(lambda: _health(url) == 200, "/healthz healthy again")
     with MllpClient("127.0.0.1", port) as mllp:  # the sender's resend, to the same process
         assert ack_code(mllp.send(message)) == "AA"
-    board.wait_for("DURINGPG", timeout=30)
+    board.wait_for_family("DURINGPG", timeout=30)
     board.close()
     mllp_log = next(p for p in site.processes if p.log.name.startswith("mllp")).log.read_text()
     assert "journal commit of 1 message(s) failed" in mllp_log  # the log says what happened

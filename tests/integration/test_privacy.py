@@ -3,16 +3,13 @@ the two views travel in different Socket.IO rooms and never mix."""
 
 from __future__ import annotations
 
-import queue
-
-import socketio
 from sqlalchemy import select
 
 from integration.mllp.client import MllpClient
 from mpi.models import Patient
+from tests.board_socket import BoardSocket
 from tests.hl7_builder import ack_code, adt
 from whiteboard.auth.models import PatientPrivacy
-from whiteboard.board.patch import follow_board
 from whiteboard.board.privacy import CONFIDENTIAL_NAME
 
 
@@ -73,42 +70,27 @@ def test_confidential_without_alias_shows_a_neutral_name(services, kiosk_client)
     assert p["display_name"] == CONFIDENTIAL_NAME
 
 
-def _client(live_server, auth):  # type: ignore[no-untyped-def]
-    q: queue.Queue = queue.Queue()
-    c = socketio.Client(reconnection=False)
-    follow_board(c, lambda data: q.put(("board", data)))
-    c.on("board_error", lambda data: q.put(("error", data)), namespace="/board")
-    c.connect(live_server.url, namespaces=["/board"], transports=["websocket"], auth=auth)
-    return c, q
-
-
 def test_pushes_to_kiosks_and_staff_never_mix(live_server, make_kiosk, staff_token):
-    kiosk, kq = _client(live_server, {"kiosk": make_kiosk("AMU")})
-    staff, sq = _client(live_server, {"signon": staff_token})
+    kiosk = BoardSocket(live_server.url, {"kiosk": make_kiosk("AMU")}, "AMU")
+    staff = BoardSocket(live_server.url, {"signon": staff_token}, "AMU")
     try:
-        for c in (kiosk, staff):
-            c.emit("join", {"ward": "AMU"}, namespace="/board")
-        assert kq.get(timeout=10)[0] == "board" and sq.get(timeout=10)[0] == "board"
         with MllpClient("127.0.0.1", live_server.mllp.port) as mllp:
             ack = mllp.send(adt("A01", family="O'BRIEN", given="Siobhan", location="AMU^A^A2"))
             assert ack_code(ack) == "AA"
-        _, k = kq.get(timeout=10)
-        _, s = sq.get(timeout=10)
+        k, s = kiosk.next(), staff.next()
         assert [p["display_name"] for p in k["snapshot"]["patients"]] == ["O'BRIEN, S"]
         assert k["snapshot"]["privacy"] == "kiosk"
         assert [p["display_name"] for p in s["snapshot"]["patients"]] == ["O'BRIEN, Siobhan"]
         assert "privacy" not in s["snapshot"]
-        assert kq.empty() and sq.empty()  # one push each: the kiosk never got the full view
+        # one push each: the kiosk never got the full view
+        assert kiosk.received.empty() and staff.received.empty()
     finally:
-        kiosk.disconnect()
-        staff.disconnect()
+        kiosk.close()
+        staff.close()
 
 
 def test_kiosk_socket_cannot_join_another_ward(live_server, make_kiosk):
-    kiosk, kq = _client(live_server, {"kiosk": make_kiosk("AMU")})
-    try:
-        kiosk.emit("join", {"ward": "W4"}, namespace="/board")
-        kind, data = kq.get(timeout=10)
+    with BoardSocket(live_server.url, {"kiosk": make_kiosk("AMU")}) as kiosk:
+        kiosk.client.emit("join", {"ward": "W4"}, namespace="/board")
+        kind, data = kiosk.received.get(timeout=10)
         assert kind == "error" and "own ward" in data["message"]
-    finally:
-        kiosk.disconnect()

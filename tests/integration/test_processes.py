@@ -57,13 +57,13 @@ def test_any_listener_reaches_every_web_process_and_applies_once(site, nurse_tok
         with MllpClient("127.0.0.1", port1) as mllp:
             assert ack_code(mllp.send(admit("VIAONE", "A1"))) == "AA"
         for board in boards:
-            board.wait_for("VIAONE")
+            board.wait_for_family("VIAONE")
 
         resent = admit("TWICE", "A2", control_id="SPLIT-1")
         with MllpClient("127.0.0.1", port2) as mllp:
             assert ack_code(mllp.send(resent)) == "AA"
         for board in boards:
-            board.wait_for("TWICE")
+            board.wait_for_family("TWICE")
         with MllpClient("127.0.0.1", port1) as mllp:  # the sender resends to the other one
             assert ack_code(mllp.send(resent)) == "AA"
         assert _patients_named(site.env["WARDBOARD_DATABASE_URL"], "TWICE") == 1

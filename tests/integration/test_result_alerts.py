@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import queue
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import socketio
 from sqlalchemy import select
 
+from tests.board_socket import BoardSocket
 from tests.hl7_builder import ack_code
-from tests.integration.test_board_push import next_board
 from tests.integration.test_clinical_actions import (
     ADMITTED,
     DOCTOR,
@@ -24,7 +22,6 @@ from tests.integration.test_clinical_actions import (
     board,
 )
 from whiteboard.auth.audit_model import AuditEntry
-from whiteboard.board.patch import follow_board
 from whiteboard.models import Order, Result
 
 PID = "PID|1||RM3000001^^^WGH^MR~9990000018^^^NHS^NH||JONES^John||19580312|M"
@@ -52,14 +49,10 @@ def result(placer: str, at: str, service: str, status: str = "F", flag: str = "N
     return hl7("ORU^R01^ORU_R01", at, "|".join(obr), obx, sender="LAB|WGH")
 
 
-def wait_for_board(received: queue.Queue, stay: int, has_alert: bool) -> dict:
+def wait_for_board(screen: BoardSocket, stay: int, has_alert: bool) -> dict:
     """The next pushed snapshot whose result alert is (or is not) there: the publisher may
     push more than once for one transaction's events, each time with the committed state."""
-    for _ in range(5):
-        snapshot = next_board(received)["snapshot"]
-        if (result_alert(snapshot, stay) is not None) == has_alert:
-            return snapshot
-    raise AssertionError("the board was never pushed in the expected state")
+    return screen.wait_for(lambda snapshot: (result_alert(snapshot, stay) is not None) == has_alert)
 
 
 def send(services, raw: bytes) -> None:
@@ -232,25 +225,13 @@ def test_result_and_acknowledgement_are_pushed_to_the_board(
 ):
     stay = admit(services)
     send(services, order("ORDP", "20261122093000", "K^Potassium^LN"))
-    received: queue.Queue = queue.Queue()
-    sio = socketio.Client(reconnection=False)
-    follow_board(sio, lambda data: received.put(("board", data)))
-    sio.connect(
-        live_server.url,
-        namespaces=["/board"],
-        transports=["websocket"],
-        auth={"signon": staff_token},
-    )
-    try:
-        sio.emit("join", {"ward": "AMU"}, namespace="/board")
-        assert result_alert(next_board(received)["snapshot"], stay) is None
+    with BoardSocket(live_server.url, {"signon": staff_token}) as screen:
+        assert result_alert(screen.join("AMU")["snapshot"], stay) is None
 
         send(services, result("ORDP", "20261122100000", "K^Potassium^LN", flag="HH"))
-        pushed = wait_for_board(received, stay, has_alert=True)
+        pushed = wait_for_board(screen, stay, has_alert=True)
         assert result_alert(pushed, stay)["level"] == "red"
 
         rid = result_id(services, "ORDP")
         assert client.post(f"/api/v1/results/{rid}/acknowledge", headers=DOCTOR).status_code == 200
-        wait_for_board(received, stay, has_alert=False)
-    finally:
-        sio.disconnect()
+        wait_for_board(screen, stay, has_alert=False)
