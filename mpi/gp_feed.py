@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from config.db import utcnow
+from mpi.feed_events import FeedAnnouncements, announced_fields, board_day
 from mpi.gp_feed_bulk import import_chunks
 from mpi.gp_feed_run import GpFeedRun
 from mpi.history import PatientAddress
@@ -220,13 +221,15 @@ def _import_per_row(
         batch = [r for _, r in zip(range(BATCH), rows, strict=False)]
         if not batch:
             break
+        changed = FeedAnnouncements()
         with services.uow_factory() as uow:
             for row in batch:
                 if applied.get(row.key) == row.digest:
                     counts["rows"] += 1
                     counts["unchanged"] += 1
                     continue
-                _apply(uow.session, row, counts, errors, config)
+                _apply(uow.session, row, counts, errors, config, changed)
+            changed.add_to(uow, board_day(services))
             uow.commit()
         for event in uow.collect_new_events():
             services.bus.publish(event)
@@ -240,6 +243,7 @@ def _apply(
     counts: Counter[str],
     errors: list[dict[str, Any]],
     config: MatchConfig,
+    changed: FeedAnnouncements,
 ) -> None:
     counts["rows"] += 1
     try:
@@ -249,6 +253,7 @@ def _apply(
     except RecordError as exc:
         errors.append({"line": row.line, "error": exc.message})
         return
+    changed.note(res.patient.id, announced_fields(res.created, res.tier, res.changed_fields))
     added = _previous_postcodes(session, res.patient, row.previous_postcodes)
     ident = row.details.identifiers[0]
     for held in res.patient.identifiers:
