@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 
 from config.app import app_services, create_app
 from config.layout import apply_layout, load_layout
+from integration.hl7.header import read_header
 from integration.outbound.queue import OutboundMessage
 from mpi.events import PatientDetailsCorrected
 from mpi.feed_events import board_day
@@ -169,6 +170,13 @@ def test_feed_change_to_an_admitted_patient_sends_one_a08_and_refreshes_the_boar
         ("MIRROR", "ADT^A08"),
         ("PASCOPY", "ADT^A08"),
     ]
+    with services.read_session() as s:  # each subscriber's copy under its own MSH-10
+        ids = {m.control_id: m.payload for m in s.scalars(select(OutboundMessage))}
+    assert len(ids) == 2 and all(read_header(p).control_id == c for c, p in ids.items())
+    one, two = ids.values()
+    assert one.replace(read_header(one).control_id.encode(), b"") == two.replace(
+        read_header(two).control_id.encode(), b""
+    )
     for _, _, payload in sent:
         assert b"|JONES^John|" in payload
         assert b"9 New Street, Urmston^^^^M41 0AA" in payload
