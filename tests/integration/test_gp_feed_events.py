@@ -29,6 +29,7 @@ from mpi.models import Patient, PatientIdentifier
 from mpi.resolve import resolve_identity
 from tests.hl7_builder import adt
 from whiteboard.auth.audit_model import AuditEntry
+from whiteboard.board.patch import follow_board
 from whiteboard.commands import Identifier, PatientDetails
 from whiteboard.models import Ward
 from whiteboard.models.clinical import OutpatientBooking
@@ -126,7 +127,7 @@ def _patient_id(services, authority: str, value: str) -> int:  # type: ignore[no
 def amu_board(live_server, staff_token):  # type: ignore[no-untyped-def]
     received: queue.Queue = queue.Queue()
     client = socketio.Client(reconnection=False)
-    client.on("board", lambda data: received.put(("board", data)), namespace="/board")
+    follow_board(client, lambda data: received.put(("board", data)))
     client.on("board_error", lambda data: received.put(("error", data)), namespace="/board")
     client.connect(
         live_server.url,
