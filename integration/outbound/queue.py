@@ -143,13 +143,9 @@ class OutboxHook:
                 patient = session.get(Patient, event.patient_id)
                 if patient is None:
                     continue
-                # Built once (hl7apy takes milliseconds a message: the GP feed may announce
-                # thousands of patients in one chunk), then stamped with each control id.
-                a08 = b""
                 for dest in self.destinations.patient_changes:
                     cid = _control_id(now)
-                    a08 = with_control_id(a08, cid) if a08 else build_a08(patient, cid, now)
-                    self._queue(session, dest, "ADT^A08", cid, a08, now)
+                    self._queue(session, dest, "ADT^A08", cid, build_a08(patient, cid, now), now)
             elif isinstance(event, PatientsMerged):
                 self._forward_merge(session, event.merge_id, now)
 
@@ -229,15 +225,6 @@ def _journal_raw(session: Session, source: str) -> bytes | None:
         return None
     entry = session.get(InboundMessage, entry_id)
     return entry.raw if entry is not None else None
-
-
-def with_control_id(message: bytes, control_id: str) -> bytes:
-    """The same message of ours under another MSH-10 (one per destination)."""
-    first, _, rest = message.partition(b"\r")
-    sep = first[3:4]
-    fields = first.split(sep)
-    fields[9] = control_id.encode()
-    return sep.join(fields) + b"\r" + rest
 
 
 def readdress(raw: bytes, destination: str, control_id: str) -> bytes:

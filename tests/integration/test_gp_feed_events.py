@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import queue
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -21,13 +23,15 @@ from sqlalchemy import delete, select
 from config.app import app_services, create_app
 from config.layout import apply_layout, load_layout
 from integration.hl7.header import read_header
+from integration.mllp.client import MllpClient
 from integration.outbound.queue import OutboundMessage
 from mpi.events import PatientDetailsCorrected
 from mpi.feed_events import board_day
 from mpi.gp_feed import HEADER, import_file
 from mpi.models import Patient, PatientIdentifier
 from mpi.resolve import resolve_identity
-from tests.hl7_builder import adt
+from tests.hl7_builder import ack_code, adt
+from tests.split_site import ROOT, Board
 from whiteboard.auth.audit_model import AuditEntry
 from whiteboard.board.patch import follow_board
 from whiteboard.commands import Identifier, PatientDetails
@@ -141,7 +145,7 @@ def amu_board(live_server, staff_token):  # type: ignore[no-untyped-def]
 
 
 def _next_board(received: queue.Queue) -> dict:  # type: ignore[type-arg]
-    kind, data = received.get(timeout=10)
+    kind, data = received.get(timeout=30)  # a bound, not a timing assertion (loaded CI)
     assert kind == "board", data
     return data
 
@@ -308,3 +312,33 @@ def test_feed_names_the_ward_a_patient_is_booked_to_visit_today(
     assert _versions(services)["W4"] == before["W4"] + 1
     with services.read_session() as s:
         assert s.get_one(Patient, patient_id).postcode == "M41 0AA"
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_cli_import_refreshes_boards_held_by_web_processes(site, nurse_token, tmp_path):
+    """``run.py gp-feed import`` in its own process: the web process's board hears (Redis)."""
+    _web, url = site.web()
+    _mllp, port = site.mllp()
+    board = Board(url, nurse_token)
+    try:
+        admit = adt("A01", hospital_number="RM8", family="JONES", given="", location="AMU^A^A1")
+        with MllpClient("127.0.0.1", port) as mllp:
+            assert ack_code(mllp.send(admit)) == "AA"
+        board.wait_for("JONES")
+        path = _feed(tmp_path / "gp.csv", _jones())
+        done = subprocess.run(
+            [sys.executable, "run.py", "gp-feed", "import", str(path)],
+            cwd=ROOT,
+            env=site.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "linked 1" in done.stdout
+        names = [p["display_name"] for p in board.wait_for("JONES, John")["patients"]]
+        assert names == ["JONES, John"]
+    finally:
+        board.close()
