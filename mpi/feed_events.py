@@ -52,9 +52,6 @@ class FeedAnnouncements:
         if fields:
             self._fields.setdefault(patient_id, {}).update(dict.fromkeys(fields))
 
-    def __len__(self) -> int:
-        return len(self._fields)
-
     def add_to(self, uow: Any, today: date) -> None:
         """Add one event per changed patient to ``uow`` (call just before it commits)."""
         if not self._fields:

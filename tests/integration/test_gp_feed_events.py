@@ -276,6 +276,57 @@ def test_feed_change_to_a_patient_on_no_board_sends_the_a08_and_pushes_no_board(
 
 
 @pytest.mark.parametrize("bulk", PATHS)
+def test_each_patient_a_chunk_changes_gets_its_own_a08(bulk, services, announced, tmp_path):
+    people = [
+        ("SHAW", "Helen", "9990000026"),
+        ("LOWE", "Peter", "9990000034"),
+        ("KHAN", "Aisha", "9990000042"),
+    ]
+    with services.uow_factory() as uow:
+        for n, (family, given, nhs) in enumerate(people):
+            resolve_identity(
+                uow.session,
+                PatientDetails(
+                    identifiers=(Identifier(f"H{n}", "WGH", "MR"),),
+                    nhs_number=nhs,
+                    family_name=family,
+                    given_names=given,
+                    date_of_birth=date(1950 + n, 1, 1),
+                    sex="F",
+                    postcode="M14 4PX",
+                ),
+            )
+        uow.commit()
+    rows = [
+        _jones(
+            practice_patient_id=f"G{n}",
+            nhs_number=nhs,
+            family_name=family.title(),
+            given_names=given,
+            date_of_birth=f"{1950 + n}-01-01",
+            sex="F",
+            address_line_1=f"{n} Moss Lane",
+            address_line_2="",
+            postcode="M33 6GB",
+        )
+        for n, (family, given, nhs) in enumerate(people)
+    ]
+    _import(services, _feed(tmp_path / "gp.csv", *rows), bulk)
+
+    assert sorted(e.patient_id for e in announced) == sorted(
+        _patient_id(services, "WGH", f"H{n}") for n in range(3)
+    )
+    sent = _outbound(services)
+    assert len(sent) == 6
+    for n, (family, given, _) in enumerate(people):
+        mine = [dest for dest, _, p in sent if f"H{n}^^^WGH^MR".encode() in p]
+        assert sorted(mine) == list(SUBSCRIBERS)
+        for _, _, p in sent:
+            if f"H{n}^^^WGH^MR".encode() in p:
+                assert f"|{family}^{given}|".encode() in p and f"{n} Moss Lane".encode() in p
+
+
+@pytest.mark.parametrize("bulk", PATHS)
 def test_feed_names_the_ward_a_patient_is_booked_to_visit_today(
     bulk, services, announced, tmp_path
 ):
