@@ -609,13 +609,16 @@ _register_subcommands()
 
 
 @contextmanager
-def _cli_services() -> Iterator[Services]:
-    """Services for a one-off command: migrated database, no board push, no listener."""
+def _cli_services(*, push: bool = False) -> Iterator[Services]:
+    """Services for a one-off command: migrated database, no listener. With ``push`` the
+    boards held by web processes hear of the command's changes through Redis, as they hear of
+    an MLLP process's (pending pushes are sent before the command exits)."""
     from config.bootstrap import bootstrap
     from config.migrate import upgrade
+    from config.processes import board_emitters
 
-    settings = _settings().replace(board_push_enabled=False, scheduler_enabled=False)
-    services = bootstrap(settings)
+    settings = _settings().replace(board_push_enabled=push, scheduler_enabled=False)
+    services = bootstrap(settings, **(board_emitters(settings) if push else {}))
     try:
         upgrade(services.engine)
         yield services
@@ -642,7 +645,7 @@ def gp_feed_import(files: tuple[Path, ...]) -> None:
         except (FeedFileError, UnicodeDecodeError) as exc:
             raise click.ClickException(f"cannot import {path}: {exc}") from None
     failed = False
-    with _cli_services() as services:
+    with _cli_services(push=True) as services:  # a changed patient's board refreshes
         for path in files:
             total = count_rows(path)
             with click.progressbar(length=total, label=path.name, show_pos=True) as bar:

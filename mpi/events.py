@@ -34,7 +34,10 @@ class PatientsUnmerged(Event):
 
 @dataclass(frozen=True)
 class PatientDetailsCorrected(Event):
-    """Name, date of birth, sex or NHS number changed (John Jone -> John Jones): an A08."""
+    """A record's details were corrected: name, date of birth, sex or NHS number by a merge or
+    an unlink (John Jone -> John Jones), or whatever the nightly GP feed changed or linked
+    (``mpi.feed_events``). ``fields`` names what changed (``identifiers`` for a link); the
+    outbound queue sends one A08 per patient per transaction."""
 
     patient_id: int
     fields: tuple[str, ...]

@@ -14,6 +14,10 @@ for name, date of birth, sex and NHS number (the feed only fills blanks). Re-run
 file changes nothing (a row identical to the one applied last time is skipped without touching
 the record, so the steady-state nightly run costs little more than reading the file). A bad
 row is reported with its line number and skipped; the rest go in.
+
+A record the feed changes or links is announced like an ADT correction (``mpi.feed_events``):
+one A08 per ``patient_changes`` subscriber and a refresh of the boards showing the patient;
+a skipped or unchanged row announces nothing.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from config.db import utcnow
-from mpi.gp_feed_bulk import import_chunks
+from mpi.feed_events import FeedAnnouncements, announced_fields, board_day
+from mpi.gp_feed_bulk import SOURCE, import_chunks
 from mpi.gp_feed_run import GpFeedRun
 from mpi.history import PatientAddress
 from mpi.models import Patient, PatientIdentifier
 from mpi.records import normal_postcode
 from mpi.resolve import DEFAULT_CONFIG, MatchConfig, resolve_identity
+from whiteboard.auth.audit import CHANGED_BY
 from whiteboard.commands import Identifier, PatientDetails
 from whiteboard.errors import RecordError
 
@@ -175,7 +181,9 @@ def import_file(
     ``bulk`` (the default) decides a chunk of rows at a time against set-read state and writes
     with ``executemany`` (``mpi.gp_feed_bulk``); ``bulk=False`` sends each row through
     ``resolve_identity`` as an ADT message goes, committing every ``BATCH`` rows. Both give the
-    same links, queue entries and patients (tests/integration/test_gp_feed_bulk.py).
+    same links, queue entries and patients (tests/integration/test_gp_feed_bulk.py), and both
+    announce the records they change or link (``mpi.feed_events``): an A08 for each
+    ``patient_changes`` subscriber, and a refresh of the boards showing the patient.
     """
     with services.uow_factory() as uow:
         run = GpFeedRun(file_name=path.name, sha256=file_sha256(path))
@@ -186,6 +194,8 @@ def import_file(
     errors: list[dict[str, Any]] = []
     applied = _applied_digests(services)
     rows = first_of_each_key(read_rows(path, errors), errors)
+    # The record audit names the feed as the one changing the records it announces.
+    token = CHANGED_BY.set((SOURCE, "system", ""))
     try:
         if bulk:
             import_chunks(services, rows, applied, counts, config, progress, chunk_size)
@@ -195,6 +205,8 @@ def import_file(
     except FeedFileError as exc:
         errors.append({"line": 0, "error": str(exc)})
         state = "failed"
+    finally:
+        CHANGED_BY.reset(token)
     with services.uow_factory() as uow:
         run = uow.session.get_one(GpFeedRun, run_id)
         counts["errors"] = len(errors)
@@ -215,18 +227,24 @@ def _import_per_row(
     config: MatchConfig,
     progress: Callable[[int], None] | None,
 ) -> None:
-    """Each row through ``resolve_identity`` (the ADT path), committing every ``BATCH`` rows."""
+    """Each row through ``resolve_identity`` (the ADT path), committing every ``BATCH`` rows.
+
+    ``resolve_identity`` raises no events (the ADT command handlers do, from its result), so
+    the patients a batch changed or linked are noted here and announced in the batch's
+    transaction; the bus hears of them once it has committed."""
     while True:
         batch = [r for _, r in zip(range(BATCH), rows, strict=False)]
         if not batch:
             break
+        changed = FeedAnnouncements()
         with services.uow_factory() as uow:
             for row in batch:
                 if applied.get(row.key) == row.digest:
                     counts["rows"] += 1
                     counts["unchanged"] += 1
                     continue
-                _apply(uow.session, row, counts, errors, config)
+                _apply(uow.session, row, counts, errors, config, changed)
+            changed.add_to(uow, board_day(services))
             uow.commit()
         for event in uow.collect_new_events():
             services.bus.publish(event)
@@ -240,6 +258,7 @@ def _apply(
     counts: Counter[str],
     errors: list[dict[str, Any]],
     config: MatchConfig,
+    changed: FeedAnnouncements,
 ) -> None:
     counts["rows"] += 1
     try:
@@ -249,6 +268,7 @@ def _apply(
     except RecordError as exc:
         errors.append({"line": row.line, "error": exc.message})
         return
+    changed.note(res.patient.id, announced_fields(res.created, res.tier, res.changed_fields))
     added = _previous_postcodes(session, res.patient, row.previous_postcodes)
     ident = row.details.identifiers[0]
     for held in res.patient.identifiers:

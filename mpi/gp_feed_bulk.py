@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from mpi.feed_events import FeedAnnouncements, announced_fields, board_day
 from mpi.feed_view import ChunkView, PatientState, PreparedCache
 from mpi.matching.blocking import blocking_keys
 from mpi.matching.decide import MatchDecision, best_matches, score_pair
@@ -66,7 +67,11 @@ def import_chunks(
     chunk_size: int | None = None,
 ) -> None:
     """Apply ``rows`` a chunk at a time; each chunk commits on its own (a crash loses at most
-    the chunk in hand, and a re-run skips what was committed by its digests)."""
+    the chunk in hand, and a re-run skips what was committed by its digests).
+
+    The patients a chunk changed are announced (``mpi.feed_events``) in the chunk's own
+    transaction (the outbound A08s commit with it) and published on the bus after it commits,
+    so events are only ever held for one chunk."""
     authoritative = frozenset({"address", "postcode", "gp_practice_code"})
     cache = PreparedCache()
     while True:
@@ -88,7 +93,10 @@ def import_chunks(
                 for row in todo:
                     chunk.apply(row, counts)
                 view.write()
+                chunk.changed.add_to(uow, board_day(services))
                 uow.commit()
+            for event in uow.collect_new_events():
+                services.bus.publish(event)
         if progress is not None:
             progress(len(batch))
 
@@ -107,6 +115,7 @@ class _Chunk:
         self.view = view
         self.config = config
         self.authoritative = authoritative
+        self.changed = FeedAnnouncements()
 
     def read_ahead(self, rows: list[_Row]) -> None:
         """One set query per kind of fact the rows will ask for (the view loads any miss)."""
@@ -182,6 +191,7 @@ class _Chunk:
             self._refresh_keys(patient)
             if changed and not created:
                 view.audit("update", patient.id, fields=list(changed))
+        self.changed.note(patient.id, announced_fields(created, tier, changed))
         added = self._previous_postcodes(patient, r.feed.previous_postcodes)
         gp = d.identifiers[0]
         held = view.identifier(gp.authority, gp.value)

@@ -55,6 +55,72 @@ def _cx(value: str, authority: str, id_type: str) -> str:
 
 
 def build_a08(patient: Patient, control_id: str, at: datetime) -> bytes:
+    """The A08 written field by field: the bytes ``build_a08_hl7apy`` makes (pinned by
+    tests/unit/test_outbound_builders.py) in microseconds rather than milliseconds, since the
+    nightly GP feed may announce thousands of patients in one chunk."""
+    stamp = at.strftime("%Y%m%d%H%M%S")
+    idents = [_cx(i.value, i.authority, i.id_type) for i in patient.identifiers]
+    if patient.nhs_number and not any(i.authority == "NHS" for i in patient.identifiers):
+        idents.append(_cx(patient.nhs_number, "NHS", "NH"))
+    address = ""
+    if patient.address or patient.postcode:
+        address = _components(_e(patient.address), "", "", "", _e(patient.postcode))
+    pid = _fields(
+        "PID",
+        "",
+        "",
+        "~".join(_components(*cx.split("^")) for cx in idents),
+        "",
+        _components(_e(patient.family_name), _e(patient.given_names)),
+        "",
+        patient.date_of_birth.strftime("%Y%m%d") if patient.date_of_birth else "",
+        patient.sex or "",
+        "",
+        "",
+        address,
+    )
+    msh = _fields(
+        "MSH",
+        "^~\\&",
+        OUR_APPLICATION,
+        OUR_FACILITY,
+        "",
+        "",
+        stamp,
+        "",
+        "ADT^A08^ADT_A01",
+        control_id,
+        "P",
+        "2.5.1",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "UNICODE UTF-8",
+    )
+    segments = (msh, _fields("EVN", "", stamp), pid, _fields("PV1", "", "N"))
+    return ("\r".join(segments) + "\r").encode("utf-8")
+
+
+def _components(*values: str) -> str:
+    """Components of one field, trailing empty ones left out (as hl7apy writes them)."""
+    parts = list(values)
+    while parts and not parts[-1]:
+        parts.pop()
+    return "^".join(parts)
+
+
+def _fields(name: str, *values: str) -> str:
+    """One segment, trailing empty fields left out (as hl7apy writes them)."""
+    parts = list(values)
+    while parts and not parts[-1]:
+        parts.pop()
+    return "|".join((name, *parts))
+
+
+def build_a08_hl7apy(patient: Patient, control_id: str, at: datetime) -> bytes:
+    """The A08 built with hl7apy's validated structure: the reference ``build_a08`` matches."""
     message = Message("ADT_A01", version="2.5.1")
     _msh(message, "A08", "ADT_A01", control_id, at)
     message.evn.evn_2 = at.strftime("%Y%m%d%H%M%S")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Index, LargeBinary, String, Text, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
 
 from config.db import Base, UTCDateTime, utcnow
 from integration.journal import InboundMessage
@@ -131,6 +131,7 @@ class OutboxHook:
             return
         now = utcnow()
         corrected: set[int] = set()
+        loaded = self._load_patients(session, pending_events)
         for event in pending_events:
             if isinstance(event, events.OrderPlaced):
                 self._forward_order(session, event.order_id, now)
@@ -140,7 +141,7 @@ class OutboxHook:
                 if event.patient_id in corrected:
                     continue  # one A08 per patient per transaction carries every change
                 corrected.add(event.patient_id)
-                patient = session.get(Patient, event.patient_id)
+                patient = loaded.get(event.patient_id) or session.get(Patient, event.patient_id)
                 if patient is None:
                     continue
                 for dest in self.destinations.patient_changes:
@@ -148,6 +149,25 @@ class OutboxHook:
                     self._queue(session, dest, "ADT^A08", cid, build_a08(patient, cid, now), now)
             elif isinstance(event, PatientsMerged):
                 self._forward_merge(session, event.merge_id, now)
+
+    def _load_patients(self, session: Session, pending_events: list[Any]) -> dict[int, Patient]:
+        """Every patient an A08 is due for, with identifiers, a thousand a query: a GP feed
+        chunk may announce thousands, and two queries each were most of this hook's time."""
+        if not self.destinations.patient_changes:
+            return {}
+        kinds = events.PatientDetailsChanged | PatientDetailsCorrected
+        ids = sorted({e.patient_id for e in pending_events if isinstance(e, kinds)})
+        if len(ids) < 2:
+            return {}
+        loaded: dict[int, Patient] = {}
+        for start in range(0, len(ids), 1000):
+            query = (
+                select(Patient)
+                .where(Patient.id.in_(ids[start : start + 1000]))
+                .options(selectinload(Patient.identifiers))
+            )
+            loaded.update((p.id, p) for p in session.scalars(query))
+        return loaded
 
     def _forward_merge(self, session: Session, merge_id: int, now: datetime) -> None:
         """A40 for every merge, from HL7 or from the clerks' page (the seed's "the central

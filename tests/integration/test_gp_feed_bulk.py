@@ -9,7 +9,9 @@ times: row by row, in bulk with the default chunk, and in bulk with a chunk of 7
 depend on rows committed by earlier chunks). Everything the feed writes -- patients, links,
 queue entries, history, blocking keys, identity audit events, the run's counts -- must come out
 the same, with patients compared by creation order (their ids may differ: PostgreSQL hands the
-bulk path ids a batch at a time). Re-running the file in bulk then changes nothing.
+bulk path ids a batch at a time). The patients each path announces (``PatientDetailsCorrected``
+on the bus, with the fields changed) must be the same too. Re-running the file in bulk then
+changes nothing and announces nothing.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import csv
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import delete, text
+from sqlalchemy import delete, select, text
 
 from bench.gp_feed_compare import snapshot
 from bench.synthetic_people import generate
 from mpi.audit import IdentityEvent
+from mpi.events import PatientDetailsCorrected
 from mpi.gp_feed import HEADER, import_file
 from mpi.gp_feed_run import GpFeedRun
 from mpi.history import BlockingKey, PatientAddress, PatientName
@@ -314,12 +317,35 @@ def _import(services, path: Path, **kw):
     return run
 
 
+def _import_announced(services, path: Path, **kw):
+    """The run, and what it published: patient (by creation order) -> fields changed, wards."""
+    seen: list[PatientDetailsCorrected] = []
+    handlers = services.bus.event_handlers.setdefault(PatientDetailsCorrected, [])
+    handlers.append(seen.append)
+    try:
+        run = _import(services, path, **kw)
+    finally:
+        handlers.remove(seen.append)
+    with services.read_session() as s:
+        rank = {pid: n for n, pid in enumerate(s.scalars(select(Patient.id).order_by(Patient.id)))}
+    fields: dict[int, dict[str, None]] = {}
+    wards: dict[int, dict[str, None]] = {}
+    for event in seen:  # a patient may be announced once per transaction
+        fields.setdefault(rank[event.patient_id], {}).update(dict.fromkeys(event.fields))
+        wards.setdefault(rank[event.patient_id], {}).update(dict.fromkeys(event.wards))
+    return run, {who: (tuple(fields[who]), tuple(wards[who])) for who in fields}
+
+
 def test_bulk_feed_decides_like_the_per_row_path_and_a_rerun_changes_nothing(services, tmp_path):
     path = _write(tmp_path / "gp.csv", HARD_ROWS, synthetic=240)
 
     _seed(services)
-    per_row = _import(services, path, bulk=False)
+    per_row, announced = _import_announced(services, path, bulk=False)
     expected = snapshot(services)
+    # Links (of each kind) and the list's new addresses are announced; new people are not.
+    assert any("identifiers" in f for f, _ in announced.values())
+    assert any("postcode" in f for f, _ in announced.values())
+    assert len(announced) <= per_row.counts["linked"] + per_row.counts["updated"]
     # The file exercises what it claims to: links of each kind, the queue, history, an error.
     assert per_row.counts["linked"] >= 5 and per_row.counts["queued"] >= 3
     assert per_row.counts["errors"] == 4 and per_row.counts["updated"] >= 1
@@ -332,13 +358,15 @@ def test_bulk_feed_decides_like_the_per_row_path_and_a_rerun_changes_nothing(ser
     for chunk_size in (None, 7):
         _wipe(services)
         _seed(services)
-        bulk = _import(services, path, chunk_size=chunk_size)
+        bulk, got_announced = _import_announced(services, path, chunk_size=chunk_size)
+        assert got_announced == announced
         got = snapshot(services)
         assert bulk.counts == per_row.counts
         for part in expected:
             assert got[part] == expected[part], f"{part} differ (chunk size {chunk_size})"
 
-    rerun = _import(services, path)
+    rerun, rerun_announced = _import_announced(services, path)
+    assert rerun_announced == {}
     rows = per_row.counts["rows"]
     assert rerun.counts == {"rows": rows, "unchanged": rows, "errors": 4}
     after = snapshot(services)
