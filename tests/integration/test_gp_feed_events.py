@@ -10,14 +10,12 @@ admitted patient here was registered without a forename.
 from __future__ import annotations
 
 import csv
-import queue
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
-import socketio
 from sqlalchemy import delete, select
 
 from config.app import app_services, create_app
@@ -30,10 +28,10 @@ from mpi.feed_events import board_day
 from mpi.gp_feed import HEADER, import_file
 from mpi.models import Patient, PatientIdentifier
 from mpi.resolve import resolve_identity
+from tests.board_socket import BoardSocket
 from tests.hl7_builder import ack_code, adt
 from tests.split_site import ROOT, Board
 from whiteboard.auth.audit_model import AuditEntry
-from whiteboard.board.patch import follow_board
 from whiteboard.commands import Identifier, PatientDetails
 from whiteboard.models import Ward
 from whiteboard.models.clinical import OutpatientBooking
@@ -129,25 +127,8 @@ def _patient_id(services, authority: str, value: str) -> int:  # type: ignore[no
 
 @pytest.fixture
 def amu_board(live_server, staff_token):  # type: ignore[no-untyped-def]
-    received: queue.Queue = queue.Queue()
-    client = socketio.Client(reconnection=False)
-    follow_board(client, lambda data: received.put(("board", data)))
-    client.on("board_error", lambda data: received.put(("error", data)), namespace="/board")
-    client.connect(
-        live_server.url,
-        namespaces=["/board"],
-        transports=["websocket"],
-        auth={"signon": staff_token},
-    )
-    client.emit("join", {"ward": "AMU"}, namespace="/board")
-    yield received
-    client.disconnect()
-
-
-def _next_board(received: queue.Queue) -> dict:  # type: ignore[type-arg]
-    kind, data = received.get(timeout=30)  # a bound, not a timing assertion (loaded CI)
-    assert kind == "board", data
-    return data
+    with BoardSocket(live_server.url, {"signon": staff_token}, "AMU") as board:
+        yield board
 
 
 @pytest.mark.parametrize("bulk", PATHS)
@@ -158,10 +139,8 @@ def test_feed_change_to_an_admitted_patient_sends_one_a08_and_refreshes_the_boar
         adt("A01", hospital_number="RM1", family="JONES", given="", location="AMU^A^A1"), "t"
     )
     _clear_outbound(services)
-    board = _next_board(amu_board)  # the snapshot on joining, or the admission's push
-    while board["snapshot"]["patients"] == []:
-        board = _next_board(amu_board)
-    assert [p["display_name"] for p in board["snapshot"]["patients"]] == ["JONES"]
+    shown = amu_board.wait_for(lambda snap: snap["patients"] != [], timeout=30)
+    assert [p["display_name"] for p in shown["patients"]] == ["JONES"]
     patient_id = _patient_id(services, "WGH", "RM1")
     before = _versions(services)
 
@@ -198,11 +177,9 @@ def test_feed_change_to_an_admitted_patient_sends_one_a08_and_refreshes_the_boar
     }
     # The board pushed to the ward shows the name the feed filled in (a push of the admission
     # may still be ahead of it in the socket).
-    pushed = _next_board(amu_board)
-    while pushed["version"] < after["AMU"]:
-        pushed = _next_board(amu_board)
+    pushed = amu_board.wait_for(lambda snap: snap["version"] >= after["AMU"], timeout=30)
     assert pushed["version"] == after["AMU"]
-    assert [p["display_name"] for p in pushed["snapshot"]["patients"]] == ["JONES, John"]
+    assert [p["display_name"] for p in pushed["patients"]] == ["JONES, John"]
 
     # The same file again: nothing changed, nothing announced, nothing queued, no board bump.
     announced.clear()
@@ -377,7 +354,7 @@ def test_the_cli_import_refreshes_boards_held_by_web_processes(site, nurse_token
         admit = adt("A01", hospital_number="RM8", family="JONES", given="", location="AMU^A^A1")
         with MllpClient("127.0.0.1", port) as mllp:
             assert ack_code(mllp.send(admit)) == "AA"
-        board.wait_for("JONES")
+        board.wait_for_family("JONES")
         path = _feed(tmp_path / "gp.csv", _jones())
         done = subprocess.run(
             [sys.executable, "run.py", "gp-feed", "import", str(path)],
@@ -389,7 +366,7 @@ def test_the_cli_import_refreshes_boards_held_by_web_processes(site, nurse_token
         )
         assert done.returncode == 0, done.stderr
         assert "linked 1" in done.stdout
-        names = [p["display_name"] for p in board.wait_for("JONES, John")["patients"]]
+        names = [p["display_name"] for p in board.wait_for_family("JONES, John")["patients"]]
         assert names == ["JONES, John"]
     finally:
         board.close()
