@@ -23,7 +23,9 @@ def test_healthz_reports_the_listener_when_it_runs(live_server):
         "port": live_server.mllp.port,
         "connections": 0,
         "messages_received": 0,
+        "tls": False,
     }
+    assert "mllp_tls" not in body  # no second listener unless WARDBOARD_MLLP_TLS_PORT is set
 
 
 def test_index_lists_wards(staff_client):
