@@ -263,3 +263,12 @@ def test_the_form_sets_the_allocation_and_the_workload_page_shows_it(
     chart = office.get("/workload/nurses.png")
     assert chart.status_code == 200 and chart.data[:8] == b"\x89PNG\r\n\x1a\n"
     assert office.get("/workload/doctors.svg").mimetype == "image/svg+xml"
+
+
+def test_openapi_describes_the_allocation_route(client):
+    paths = client.get("/api/v1/openapi.json", headers=NURSE).get_json()["paths"]
+    route = paths["/api/v1/wards/{code}/nurse-allocation"]
+    assert {"200", "403", "404", "422"} <= set(route["put"]["responses"])
+    schema = route["put"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(schema["properties"]) == {"date", "shift", "nurse_in_charge", "nurses"}
+    assert "get" in route and "nurse" in paths["/api/v1/workload"]["get"]["summary"]

@@ -84,10 +84,11 @@ def grouped_bar_chart(
         ax.bar(xs, values, width=width, color=colours[i % len(colours)], label=name)
     ax.set_ylabel(ylabel)
     ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlim(-0.6, max(len(labels), 8) - 0.4)  # a few people still get narrow bars
     ax.set_xticks(range(len(labels)))  # every name: a person's bar must say whose it is
     ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
     if labels:
-        ax.legend(loc="upper right", fontsize=8, frameon=False)
+        ax.legend(loc="upper right", fontsize=8, frameon=True, framealpha=0.9)
     else:
         ax.text(0.5, 0.5, "Nobody to show", transform=ax.transAxes, ha="center", va="center")
     return _render(fig, fmt)

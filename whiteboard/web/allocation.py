@@ -9,7 +9,7 @@ current shift) and the form at ``/wards/<code>/allocation``. Permission ``nurse.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
@@ -195,6 +195,11 @@ def _render(code: str, shift: Shift, error: str | None = None, status: int = 200
         wards=wards,
         shifts=[("Current shift", current), ("Next shift", nxt)],
         ended=shift.ends_at <= now,
+        set_at=(
+            datetime.fromisoformat(view["set_at"]).astimezone(current.starts_at.tzinfo)
+            if view["set_at"]
+            else None
+        ),
         error=error,
         saved=request.args.get("saved") == "1" and error is None,
     )
