@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from config.services import services
 from whiteboard import clinical_commands as cc
@@ -31,6 +32,9 @@ from whiteboard.web.problems import problem
 bp = Blueprint("allocation", __name__)
 API_FIELDS = {"date", "shift", "nurse_in_charge", "nurses"}
 NURSE_FIELDS = {"nurse", "bays", "beds"}
+# Two first allocations of one shift at the same moment: the unique (ward, date, shift) row
+# lets one in; the other is told to look again rather than silently merged.
+SAME_TIME = "someone else set this shift's allocation at the same moment; reload and check it"
 BED_ROWS = 3  # blank single-bed rows the form offers beyond those already set
 
 
@@ -158,6 +162,8 @@ def api_set(code: str) -> Response:
         return problem(404, "Not Found", exc.message)
     except (InvalidCommand, RecordError) as exc:
         return problem(422, "Unprocessable Content", exc.message)
+    except IntegrityError:
+        return problem(409, "Conflict", SAME_TIME)
     return jsonify({"id": allocation_id, "ward": code, **shift.to_dict()})
 
 
@@ -253,5 +259,7 @@ def page_set(code: str) -> Any:
         return problem(404, "Not Found", exc.message)
     except (InvalidCommand, RecordError) as exc:
         return _render(code, shift, exc.message, 422)
+    except IntegrityError:
+        return _render(code, shift, SAME_TIME, 409)
     target = url_for("allocation.page", code=code, date=shift.date.isoformat(), shift=shift.name)
     return redirect(target + "&saved=1", code=303)
