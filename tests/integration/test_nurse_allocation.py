@@ -90,6 +90,14 @@ def test_nurse_in_charge_sets_then_replaces_the_shifts_allocation(services, clie
     assert ("M0001", "nurse_allocation.set") in actions
 
 
+def test_an_empty_list_clears_the_allocation_on_purpose(client, clock, nurses):
+    body = {"nurses": [{"nurse": "rn_amy", "bays": ["A"]}]}
+    assert client.put(URL, json=body, headers=NURSE).status_code == 200
+    assert client.put(URL, json={"nurses": []}, headers=NURSE).status_code == 200
+    got = client.get(URL, headers=NURSE).get_json()
+    assert got["nurses"] == [] and got["unallocated_bays"] == ["A", "SR"]
+
+
 def test_the_next_shift_can_be_set_ahead_and_is_separate(client, clock, nurses):
     night = {"date": "2026-11-22", "shift": "night", "nurses": [{"nurse": "rn_amy", "bays": ["A"]}]}
     assert client.put(URL, json=night, headers=NURSE).status_code == 200
@@ -115,10 +123,10 @@ def test_allocation_refused_for_roles_without_permission(client, clock, nurses):
     [
         ([1, 2], 422, "JSON object"),
         ({"colour": "blue"}, 422, "unexpected field 'colour'"),
-        ({"shift": "night"}, 422, "both date and shift"),
-        ({"date": "2026-11-22", "shift": "late"}, 422, "shift must be one of day, night"),
-        ({"date": "22/11/2026", "shift": "day"}, 422, "date must be a date"),
-        ({"date": "2026-11-21", "shift": "day"}, 422, "has ended"),
+        ({"shift": "night", "nurses": []}, 422, "both date and shift"),
+        ({"date": "2026-11-22", "shift": "late", "nurses": []}, 422, "shift must be one of"),
+        ({"date": "22/11/2026", "shift": "day", "nurses": []}, 422, "date must be a date"),
+        ({"date": "2026-11-21", "shift": "day", "nurses": []}, 422, "has ended"),
         ({"nurses": {"nurse": "rn_amy"}}, 422, "nurses must be a list"),
         ({"nurses": [{"bays": ["A"]}]}, 422, "nurses[0].nurse"),
         ({"nurses": [{"nurse": "rn_amy", "bays": "A"}]}, 422, "nurses[0].bays must be a list"),
@@ -142,7 +150,12 @@ def test_allocation_refused_for_roles_without_permission(client, clock, nurses):
             422,
             "listed twice",
         ),
-        ({"nurse_in_charge": "dr_not_a_nurse"}, 422, "nurse in charge 'dr_not_a_nurse'"),
+        (
+            {"nurse_in_charge": "dr_not_a_nurse", "nurses": []},
+            422,
+            "nurse in charge 'dr_not_a_nurse'",
+        ),
+        ({}, 422, "nurses is required"),
     ],
 )
 def test_bad_allocations_are_refused_with_a_problem_naming_why(

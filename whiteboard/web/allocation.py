@@ -121,7 +121,10 @@ def api_get(code: str) -> Response:
 
 
 def _assignments(body: Body) -> tuple[cc.NurseAssignment, ...]:
-    raw = body.data.get("nurses", [])
+    if "nurses" not in body.data:
+        # Never clear a ward's allocation by omission: an empty list says so on purpose.
+        raise BadInput("nurses is required (an empty list clears the shift's allocation)")
+    raw = body.data["nurses"]
     if not isinstance(raw, list):
         raise BadInput("nurses must be a list of {nurse, bays, beds}")
     out = []

@@ -193,6 +193,7 @@ def _allocation_paths() -> dict[str, Any]:
     }
     body = {
         "type": "object",
+        "required": ["nurses"],
         "additionalProperties": False,
         "properties": {
             "date": {"type": "string", "format": "date", "description": "with shift; neither: now"},
