@@ -17,6 +17,7 @@ from mpi.web import pages as mpi_pages
 from whiteboard.web import (
     access,
     admin,
+    allocation,
     api,
     audit,
     auth,
@@ -27,6 +28,7 @@ from whiteboard.web import (
     metrics,
     patients,
     reports,
+    workload,
 )
 from whiteboard.web.events import register_socket_handlers, start_socket_recheck
 from whiteboard.web.problems import register_problem_handlers
@@ -80,6 +82,8 @@ def create_app(
     app.register_blueprint(patients.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(gp.bp)
+    app.register_blueprint(allocation.bp)
+    app.register_blueprint(workload.bp)
     metrics.install(app)  # GET /metrics with this app's own Prometheus registry
 
     @app.context_processor

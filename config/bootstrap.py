@@ -34,6 +34,7 @@ from integration.senders import (
 )
 from mpi.handlers import MPI_COMMAND_HANDLERS
 from whiteboard import events
+from whiteboard.allocation_handlers import bind_shift_times
 from whiteboard.auth.audit import AuditLog, audit_record_changes
 from whiteboard.board.publisher import BoardPublisher, Emit
 from whiteboard.board.versions import bump_ward_versions
@@ -41,6 +42,7 @@ from whiteboard.clinical_handlers import bind_rules
 from whiteboard.gp_handlers import GP_HANDLERS
 from whiteboard.handlers import COMMAND_HANDLERS
 from whiteboard.reports import observation_summary
+from whiteboard.shifts import ShiftTimes
 
 if TYPE_CHECKING:
     from config.scheduler import SchedulerLeader
@@ -169,6 +171,7 @@ def bootstrap(
         **MPI_COMMAND_HANDLERS,
         **GP_HANDLERS,
         **bind_rules(settings.clinical),
+        **bind_shift_times(ShiftTimes.from_settings(settings)),
     }
     bus = MessageBus(uow_factory, handlers, event_handlers)
     pipeline = InboundPipeline(

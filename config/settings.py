@@ -104,6 +104,11 @@ class Settings:
     managers_email_weeks: int = 12
     # A computed report is reused for this long by the page's chart and CSV requests (0: never).
     report_cache_seconds: int = 60
+    # Nursing shifts (UK local times, HH:MM): the day shift runs from the first to the
+    # second, the night shift from the second to the next day's first. Nurse allocation and
+    # the workload view's "current shift" use them (docs/CLINICAL_ACTIONS.md).
+    day_shift_starts: str = "07:30"
+    night_shift_starts: str = "19:30"
     clinical: ClinicalRules = field(default_factory=ClinicalRules)
 
     def __post_init__(self) -> None:
@@ -131,6 +136,7 @@ class Settings:
             raise ValueError("WARDBOARD_MANAGERS_EMAIL_HOUR must be 0-21 (retries follow)")
         if self.managers_email_weeks < 1:
             raise ValueError("WARDBOARD_MANAGERS_EMAIL_WEEKS must be at least 1")
+        _check_shift_times(self.day_shift_starts, self.night_shift_starts)
         if not self.layout_file:
             layout = Path(__file__).resolve().parent / "layouts" / "demo_hospital.toml"
             object.__setattr__(self, "layout_file", str(layout))
@@ -167,6 +173,19 @@ class Settings:
         if self.secret_key:
             return self
         return self.replace(secret_key=secrets.token_hex(32))
+
+
+def _check_shift_times(day: str, night: str) -> None:
+    from datetime import time
+
+    parsed = []
+    for name, raw in (("DAY_SHIFT_STARTS", day), ("NIGHT_SHIFT_STARTS", night)):
+        try:
+            parsed.append(time.fromisoformat(raw))
+        except ValueError:
+            raise ValueError(f"WARDBOARD_{name} must be a time HH:MM, got {raw!r}") from None
+    if not parsed[0] < parsed[1]:
+        raise ValueError("WARDBOARD_DAY_SHIFT_STARTS must be before WARDBOARD_NIGHT_SHIFT_STARTS")
 
 
 def _coerce(type_name: Any, raw: str) -> Any:

@@ -87,3 +87,24 @@ class BookOutpatientVisit(Command):
     actor: str
     visit_time: time | None = None
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class NurseAssignment:
+    """One nurse's share of a shift: whole bays and/or single beds (side rooms, 1:1 care)."""
+
+    nurse: str  # the nurse's staff username
+    bays: tuple[str, ...] = ()
+    beds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SetNurseAllocation(Command):
+    """The nurse in charge sets (or replaces) a ward's nurse allocation for one shift."""
+
+    ward: str
+    shift_date: date
+    shift: str  # day | night
+    actor: str  # the signed-on username setting it
+    nurse_in_charge: str | None = None
+    assignments: tuple[NurseAssignment, ...] = ()

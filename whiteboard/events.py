@@ -180,3 +180,14 @@ class GpSynopsisRecorded(Event):
 class GpSharingChanged(Event):
     practice: str
     shared: bool
+
+
+@dataclass(frozen=True)
+class NurseAllocationSet(Event):
+    """A ward's nurse allocation for a shift was set or replaced. The board does not show
+    nurses, so no board re-pushes (``wards`` is empty); the web action audits it."""
+
+    ward: str
+    shift_date: str  # ISO date the shift starts on
+    shift: str
+    allocation_id: int

@@ -29,7 +29,8 @@ USERS_MANAGE = "users.manage"  # staff, cards, kiosks, workstations (CLI today)
 CLINICAL_ACT = "clinical.act"  # VTE, observations, EDD, referrals, bed cleaned, bookings
 RESULT_ACKNOWLEDGE = "result.acknowledge"  # a named doctor takes on a reported result
 ORDER_PLACE = "order.place"  # order a blood test or x-ray for a patient (doctors)
-WORKLOAD_VIEW = "workload.view"  # patients and open alerts per doctor
+WORKLOAD_VIEW = "workload.view"  # patients and open alerts per doctor and per nurse
+NURSE_ALLOCATE = "nurse.allocate"  # set a ward's nurse allocation to bays and beds per shift
 REPORTS_VIEW = "reports.view"  # managers' reports and their charts and CSV
 JOBS_VIEW = "jobs.view"  # the scheduler's jobs, last and next runs
 MPI_REVIEW = "mpi.review"  # the duplicate-merge queue: merge, unmerge, not a duplicate
@@ -41,7 +42,7 @@ GP_SHARING_MANAGE = "gp_sharing.manage"  # record or revoke a practice's sharing
 GP_PORTAL = "gp.portal"  # a GP's list of own registered patients' hospital episodes
 
 MATRIX: dict[str, frozenset[str]] = {
-    NURSE: frozenset({BOARD_VIEW, WARD_LIST, PATIENT_VIEW, CLINICAL_ACT, SESSION}),
+    NURSE: frozenset({BOARD_VIEW, WARD_LIST, PATIENT_VIEW, CLINICAL_ACT, NURSE_ALLOCATE, SESSION}),
     DOCTOR: frozenset(
         {
             BOARD_VIEW,
@@ -75,6 +76,7 @@ MATRIX: dict[str, frozenset[str]] = {
             PATIENT_VIEW,
             AUDIT_SEARCH,
             WORKLOAD_VIEW,
+            NURSE_ALLOCATE,
             REPORTS_VIEW,
             METRICS_VIEW,
             SESSION,

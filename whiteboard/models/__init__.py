@@ -1,5 +1,6 @@
 """The ward record's tables, one module per area."""
 
+from whiteboard.models.allocation import NurseAllocation, NurseShiftAllocation
 from whiteboard.models.clinical import (
     Observation,
     OutpatientBooking,
@@ -38,6 +39,8 @@ __all__ = [
     "GpSynopsisAllergy",
     "GpSynopsisEvent",
     "GpSynopsisMedication",
+    "NurseAllocation",
+    "NurseShiftAllocation",
     "Observation",
     "ObservationDaySummary",
     "ObservationSummaryState",

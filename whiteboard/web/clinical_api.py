@@ -45,6 +45,7 @@ from whiteboard.order_catalogue import BY_CODE, CATALOGUE, PRIORITIES
 from whiteboard.web.access import current_principal
 from whiteboard.web.actor import Actor, current_actor
 from whiteboard.web.problems import problem
+from whiteboard.web.workload import current_workload
 
 bp = Blueprint("clinical_api", __name__, url_prefix="/api/v1")
 
@@ -551,28 +552,9 @@ def _iso(value: datetime | None) -> str | None:
 
 @bp.get("/workload")
 def workload() -> Response:
-    """Managers' view: each responsible doctor's patients now and how many have open alerts
-    (amber or worse), built from the same snapshots the boards show. Nurse allocation is not
-    in the record yet, so this is doctors only."""
+    """Managers' view: patients and open alerts (amber or worse, by level and kind) per
+    responsible doctor and per nurse on the current shift's allocation, and per ward, built
+    from the same snapshots the boards show (``whiteboard.workload``)."""
     if current_actor() is None:
         return problem(401, "Unauthorized", "sign in to see the workload view")
-    svc = services()
-    with svc.read_session() as session:
-        codes = list(session.scalars(select(Ward.code).order_by(Ward.position)))
-    doctors: dict[str, dict[str, Any]] = {}
-    for code in codes:
-        snap = svc.publisher.snapshot(code)
-        for p in (snap or {}).get("patients", ()):
-            doctor = p.get("doctor") or {"code": "", "name": "No doctor"}
-            entry = doctors.setdefault(
-                doctor["code"],
-                {**doctor, "patients": 0, "with_alerts": 0, "wards": set()},
-            )
-            entry["patients"] += 1
-            entry["wards"].add(code)
-            if any(a.get("level") in ("amber", "red", "purple") for a in p.get("alerts", ())):
-                entry["with_alerts"] += 1
-    items = sorted(doctors.values(), key=lambda d: (-d["with_alerts"], -d["patients"], d["name"]))
-    for item in items:
-        item["wards"] = sorted(item["wards"])
-    return jsonify({"generated_at": svc.clock.now().isoformat(), "doctors": items})
+    return jsonify(current_workload())

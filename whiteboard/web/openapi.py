@@ -23,7 +23,12 @@ CLINICAL_ROUTES = (
     ("get", "/api/v1/referrals/worklist", "Open community referral tasks", "200"),
     ("post", "/api/v1/wards/{code}/beds/{bed}/cleaned", "Mark a bed cleaned", "200"),
     ("post", "/api/v1/outpatient-bookings", "Book an outpatient visit to a ward", "201"),
-    ("get", "/api/v1/workload", "Patients and open alerts per doctor today", "200"),
+    (
+        "get",
+        "/api/v1/workload",
+        "Patients and open alerts (by level and kind) per doctor and per nurse this shift",
+        "200",
+    ),
     ("post", "/api/v1/results/{result_id}/acknowledge", "Acknowledge a result (doctors)", "200"),
     (
         "post",
@@ -159,7 +164,76 @@ def openapi_document() -> dict[str, Any]:
     doc["paths"].update(_clinical_paths())
     doc["paths"].update(mpi_paths())
     doc["paths"].update(_gp_paths())
+    doc["paths"].update(_allocation_paths())
     return doc
+
+
+def _allocation_paths() -> dict[str, Any]:
+    """Nurse allocation (whiteboard/web/allocation.py, docs/CLINICAL_ACTIONS.md)."""
+    problem = {"content": _problem()}
+    codes = {"type": "array", "items": {"type": "string"}}
+    shift_params = [
+        {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "date", "in": "query", "required": False, "schema": {"type": "string"}},
+        {
+            "name": "shift",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "enum": ["day", "night"]},
+        },
+    ]
+    refusals = {
+        "401": {"description": "nobody signed on", **problem},
+        "403": {"description": "the signed-on role may not allocate nurses", **problem},
+        "404": {"description": "no such ward", **problem},
+        "422": {
+            "description": "bad input; the detail names the field, nurse, bay or bed",
+            **problem,
+        },
+    }
+    body = {
+        "type": "object",
+        "required": ["nurses"],
+        "additionalProperties": False,
+        "properties": {
+            "date": {"type": "string", "format": "date", "description": "with shift; neither: now"},
+            "shift": {"type": "string", "enum": ["day", "night"]},
+            "nurse_in_charge": {"type": "string", "description": "a nurse's username"},
+            "nurses": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["nurse"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "nurse": {"type": "string", "description": "a nurse's username"},
+                        "bays": codes,
+                        "beds": codes,
+                    },
+                },
+            },
+        },
+    }
+    return {
+        "/api/v1/wards/{code}/nurse-allocation": {
+            "get": {
+                "summary": "A ward's nurse allocation for a shift (default: the current one)",
+                "parameters": shift_params,
+                "responses": {"200": {"description": "the allocation"}, **refusals},
+            },
+            "put": {
+                "summary": "Set or replace a shift's whole nurse allocation (nurse in charge, "
+                "ward manager); audited",
+                "description": "Writes carry X-CSRFToken. A bed's own nurse wins over its bay's.",
+                "parameters": shift_params[:1],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": body}},
+                },
+                "responses": {"200": {"description": "{id, ward, date, shift, ...}"}, **refusals},
+            },
+        }
+    }
 
 
 def _gp_paths() -> dict[str, Any]:
