@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from mpi import nhs_number
 from mpi.matching.prepared import PreparedRecord, prepare
@@ -37,6 +37,7 @@ __all__ = [
     "compare_surname",
     "dob_is_swap",
     "lines_agree",
+    "one_keystroke_apart",
 ]
 
 FIELDS: tuple[str, ...] = (
@@ -56,6 +57,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
         "nickname",
         "transposed",
         "jw_high",
+        "typo",
         "initial",
         "other_given",
         "jw_mid",
@@ -84,7 +86,10 @@ JW_HIGH = 0.90
 JW_MID = 0.80
 """Between JW_MID and JW_HIGH names are related but may be different people (JACK/JAKE 0.87)."""
 
-_STRONG_FORENAME = frozenset({"exact", "nickname", "jw_high"})
+TYPO_MIN_LENGTH = 4
+"""Names shorter than this are not judged by keystrokes: one change turns TOM into TIM."""
+
+_STRONG_FORENAME = frozenset({"exact", "nickname", "jw_high", "typo"})
 _STRONG_SURNAME = frozenset({"exact", "previous", "part", "jw_high", "phonetic"})
 _NUMBERS = re.compile(r"\d+[A-Z]?")
 
@@ -105,6 +110,18 @@ def _jw(a: str, b: str) -> float:
     return JaroWinkler.similarity(a, b)
 
 
+def one_keystroke_apart(x: str, y: str) -> bool:
+    """One letter changed, added or dropped, or two neighbours swapped (JOHN/JKHN, OSCAR/OSDAR).
+
+    Jaro-Winkler rewards a shared beginning, so a slip near the start of a short name (JKHN
+    0.83, HSIDI 0.87) scores like a different name; counting keystrokes does not care where the
+    slip is. Both names need at least `TYPO_MIN_LENGTH` letters.
+    """
+    if min(len(x), len(y)) < TYPO_MIN_LENGTH or x == y:
+        return False
+    return OSA.distance(x, y, score_cutoff=1) == 1
+
+
 def compare_nhs_number(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
     """exact / different (both valid) / missing (absent or invalid on either side)."""
     value_a = nhs_number.format(a.record.nhs_number) if a.record.nhs_number else ""
@@ -119,7 +136,8 @@ def compare_nhs_number(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
 
 
 def compare_forename(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
-    """First forenames: exact, nickname, Jaro-Winkler, initial only, or a middle name in use."""
+    """First forenames: exact, nickname, Jaro-Winkler, one keystroke apart, initial only, or a
+    middle name in use."""
     value_a, value_b = a.record.given_names, b.record.given_names
     fa, fb = a.forename, b.forename
     if not fa or not fb:
@@ -134,6 +152,8 @@ def compare_forename(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
     similarity = _jw(fa, fb)
     if similarity >= JW_HIGH:
         return FieldComparison("forename", "jw_high", value_a, value_b, similarity=similarity)
+    if one_keystroke_apart(fa, fb):
+        return FieldComparison("forename", "typo", value_a, value_b, similarity=similarity)
     if set(a.forenames) & set(b.forenames):
         return FieldComparison("forename", "other_given", value_a, value_b, similarity=similarity)
     level = "jw_mid" if similarity >= JW_MID else "different"
