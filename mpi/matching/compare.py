@@ -18,6 +18,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from mpi import nhs_number
+from mpi.matching.nicknames import formal_names
 from mpi.matching.prepared import PreparedRecord, prepare
 from mpi.matching.record import PersonRecord
 
@@ -219,12 +220,23 @@ def compare_surname(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
 
 
 def _names_alike(x: str, y: str) -> bool:
-    return bool(x) and bool(y) and (x == y or _jw(x, y) >= JW_HIGH)
+    return bool(x) and bool(y) and (x == y or _jw(x, y) >= JW_HIGH or one_keystroke_apart(x, y))
+
+
+def _forename_alike(name: str, record: PreparedRecord) -> bool:
+    """``name`` (found in a surname field) is the record's forename, a slip or a nickname of it."""
+    return _names_alike(name, record.forename) or bool(formal_names(name) & record.forename_formal)
 
 
 def _transposed(a: PreparedRecord, b: PreparedRecord) -> bool:
-    """Forename and surname entered the wrong way round on one record ("SMITH JOHN")."""
-    return _names_alike(a.forename, b.surname) and _names_alike(a.surname, b.forename)
+    """Forename and surname entered the wrong way round on one record ("SMITH JOHN").
+
+    The swapped names may carry the slips an unswapped name may: a keystroke (WESHURST RUYS
+    against RHYS WESHURST) or a nickname (WESHURST ROB against ROBERT WESHURST).
+    """
+    return (_forename_alike(a.surname, b) and _names_alike(a.forename, b.surname)) or (
+        _forename_alike(b.surname, a) and _names_alike(b.forename, a.surname)
+    )
 
 
 def dob_is_swap(a: PreparedRecord, b: PreparedRecord) -> bool:

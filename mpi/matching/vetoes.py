@@ -187,6 +187,7 @@ def find_vetoes(
         and pb.dob is not None
         and not pa.dob_placeholder
         and not pb.dob_placeholder
+        and levels.get("dob") != "placeholder"
         and abs((pa.dob - pb.dob).days) > rules.dob_gap_days
         and not dob_is_swap(pa, pb)
     ):

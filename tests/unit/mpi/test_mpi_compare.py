@@ -120,6 +120,27 @@ def test_surname_phonetic_level() -> None:
     assert levels(c, d)["surname"] == "phonetic"
 
 
+@pytest.mark.parametrize(
+    ("given_b", "family_b", "transposed"),
+    [
+        ("Weshurst", "Robert", True),  # plain swap
+        ("Weshurst", "Rob", True),  # swapped and a nickname
+        ("Weshurst", "Robret", True),  # swapped and a keystroke slip in the forename
+        ("Wesjurst", "Robert", True),  # swapped and a keystroke slip in the surname
+        ("Weshurst", "R", False),  # swapped with an initial only: too little to say
+        ("Weshurst", "Ronald", False),  # a different forename
+        ("Thornton", "Robert", False),  # a different surname
+    ],
+)
+def test_transposition_survives_one_slip(given_b: str, family_b: str, transposed: bool) -> None:
+    a = record("A", given_names="Robert", family_name="Weshurst", sex="M")
+    b = record("B", given_names=given_b, family_name=family_b, sex="M")
+    got = levels(a, b)
+    assert (got["forename"] == "transposed") is transposed
+    assert (got["surname"] == "transposed") is transposed
+    assert (levels(b, a)["forename"] == "transposed") is transposed
+
+
 def test_forename_and_surname_transposed() -> None:
     swapped = record(given_names="Ackworth", family_name="Margaret")
     got = levels(BASE, swapped)

@@ -85,6 +85,22 @@ def test_dob_veto_ignores_placeholders_and_missing_dates() -> None:
     assert "dob_far_apart" not in codes(BASE, record(dob=None))
 
 
+@pytest.mark.parametrize(
+    ("dob", "vetoed"),
+    [
+        # An unflagged 01-01 within a year is what the comparison calls a placeholder: a
+        # stand-in date, not a date years apart.
+        (date(1947, 1, 1), False),
+        (date(1949, 1, 1), False),
+        # Two years off, or not 01-01: years apart.
+        (date(1946, 1, 1), True),
+        (date(1946, 3, 7), True),
+    ],
+)
+def test_dob_veto_agrees_with_the_placeholder_level(dob: date, vetoed: bool) -> None:
+    assert ("dob_far_apart" in codes(BASE, record(dob=dob))) is vetoed
+
+
 def test_dob_gap_is_configurable() -> None:
     two_years = record(dob=date(1950, 3, 7))
     assert "dob_far_apart" in codes(BASE, two_years)
