@@ -71,6 +71,15 @@ _SAME_HOME = frozenset({"exact", "postcode", "typo", "previous"})
 _SAME_SURNAME = frozenset({"exact", "previous", "part", "jw_high", "phonetic"})
 
 
+def _stand_in_date(levels: dict[str, str]) -> bool:
+    """A 01-01 date within a year of the other (level ``placeholder``) on a pair whose surnames
+    agree: a stand-in date, not a date years apart. Where the surnames differ the veto stays,
+    so two people at one address sharing a first name are not linked on a stand-in date."""
+    return levels.get("dob") == "placeholder" and levels.get("surname") in (
+        _SAME_SURNAME | {"transposed"}
+    )
+
+
 def _misspelt(
     a: PreparedRecord, b: PreparedRecord, frequencies: TermFrequencies | None, rare: float
 ) -> bool:
@@ -187,7 +196,7 @@ def find_vetoes(
         and pb.dob is not None
         and not pa.dob_placeholder
         and not pb.dob_placeholder
-        and levels.get("dob") != "placeholder"
+        and not _stand_in_date(levels)
         and abs((pa.dob - pb.dob).days) > rules.dob_gap_days
         and not dob_is_swap(pa, pb)
     ):

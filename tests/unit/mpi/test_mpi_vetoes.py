@@ -86,19 +86,22 @@ def test_dob_veto_ignores_placeholders_and_missing_dates() -> None:
 
 
 @pytest.mark.parametrize(
-    ("dob", "vetoed"),
+    ("dob", "family", "vetoed"),
     [
         # An unflagged 01-01 within a year is what the comparison calls a placeholder: a
-        # stand-in date, not a date years apart.
-        (date(1947, 1, 1), False),
-        (date(1949, 1, 1), False),
+        # stand-in date, not a date years apart, when the surnames agree.
+        (date(1947, 1, 1), "Ackworth", False),
+        (date(1949, 1, 1), "Ackworth", False),
+        (date(1947, 1, 1), "Akworth", False),
+        # A different surname: the stand-in date excuses nothing.
+        (date(1947, 1, 1), "Thornton", True),
         # Two years off, or not 01-01: years apart.
-        (date(1946, 1, 1), True),
-        (date(1946, 3, 7), True),
+        (date(1946, 1, 1), "Ackworth", True),
+        (date(1946, 3, 7), "Ackworth", True),
     ],
 )
-def test_dob_veto_agrees_with_the_placeholder_level(dob: date, vetoed: bool) -> None:
-    assert ("dob_far_apart" in codes(BASE, record(dob=dob))) is vetoed
+def test_dob_veto_agrees_with_the_placeholder_level(dob: date, family: str, vetoed: bool) -> None:
+    assert ("dob_far_apart" in codes(BASE, record(dob=dob, family_name=family))) is vetoed
 
 
 def test_dob_gap_is_configurable() -> None:
