@@ -15,9 +15,10 @@ import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from mpi import nhs_number
+from mpi.matching.nicknames import formal_names
 from mpi.matching.prepared import PreparedRecord, prepare
 from mpi.matching.record import PersonRecord
 
@@ -37,6 +38,7 @@ __all__ = [
     "compare_surname",
     "dob_is_swap",
     "lines_agree",
+    "one_keystroke_apart",
 ]
 
 FIELDS: tuple[str, ...] = (
@@ -56,6 +58,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
         "nickname",
         "transposed",
         "jw_high",
+        "typo",
         "initial",
         "other_given",
         "jw_mid",
@@ -84,7 +87,10 @@ JW_HIGH = 0.90
 JW_MID = 0.80
 """Between JW_MID and JW_HIGH names are related but may be different people (JACK/JAKE 0.87)."""
 
-_STRONG_FORENAME = frozenset({"exact", "nickname", "jw_high"})
+TYPO_MIN_LENGTH = 4
+"""Names shorter than this are not judged by keystrokes: one change turns TOM into TIM."""
+
+_STRONG_FORENAME = frozenset({"exact", "nickname", "jw_high", "typo"})
 _STRONG_SURNAME = frozenset({"exact", "previous", "part", "jw_high", "phonetic"})
 _NUMBERS = re.compile(r"\d+[A-Z]?")
 
@@ -105,6 +111,18 @@ def _jw(a: str, b: str) -> float:
     return JaroWinkler.similarity(a, b)
 
 
+def one_keystroke_apart(x: str, y: str) -> bool:
+    """One letter changed, added or dropped, or two neighbours swapped (JOHN/JKHN, OSCAR/OSDAR).
+
+    Jaro-Winkler rewards a shared beginning, so a slip near the start of a short name (JKHN
+    0.83, HSIDI 0.87) scores like a different name; counting keystrokes does not care where the
+    slip is. Both names need at least `TYPO_MIN_LENGTH` letters.
+    """
+    if min(len(x), len(y)) < TYPO_MIN_LENGTH or x == y:
+        return False
+    return OSA.distance(x, y, score_cutoff=1) == 1
+
+
 def compare_nhs_number(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
     """exact / different (both valid) / missing (absent or invalid on either side)."""
     value_a = nhs_number.format(a.record.nhs_number) if a.record.nhs_number else ""
@@ -119,7 +137,8 @@ def compare_nhs_number(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
 
 
 def compare_forename(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
-    """First forenames: exact, nickname, Jaro-Winkler, initial only, or a middle name in use."""
+    """First forenames: exact, nickname, Jaro-Winkler, one keystroke apart, initial only, or a
+    middle name in use."""
     value_a, value_b = a.record.given_names, b.record.given_names
     fa, fb = a.forename, b.forename
     if not fa or not fb:
@@ -134,6 +153,8 @@ def compare_forename(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
     similarity = _jw(fa, fb)
     if similarity >= JW_HIGH:
         return FieldComparison("forename", "jw_high", value_a, value_b, similarity=similarity)
+    if one_keystroke_apart(fa, fb):
+        return FieldComparison("forename", "typo", value_a, value_b, similarity=similarity)
     if set(a.forenames) & set(b.forenames):
         return FieldComparison("forename", "other_given", value_a, value_b, similarity=similarity)
     level = "jw_mid" if similarity >= JW_MID else "different"
@@ -199,12 +220,23 @@ def compare_surname(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
 
 
 def _names_alike(x: str, y: str) -> bool:
-    return bool(x) and bool(y) and (x == y or _jw(x, y) >= JW_HIGH)
+    return bool(x) and bool(y) and (x == y or _jw(x, y) >= JW_HIGH or one_keystroke_apart(x, y))
+
+
+def _forename_alike(name: str, record: PreparedRecord) -> bool:
+    """``name`` (found in a surname field) is the record's forename, a slip or a nickname of it."""
+    return _names_alike(name, record.forename) or bool(formal_names(name) & record.forename_formal)
 
 
 def _transposed(a: PreparedRecord, b: PreparedRecord) -> bool:
-    """Forename and surname entered the wrong way round on one record ("SMITH JOHN")."""
-    return _names_alike(a.forename, b.surname) and _names_alike(a.surname, b.forename)
+    """Forename and surname entered the wrong way round on one record ("SMITH JOHN").
+
+    The swapped names may carry the slips an unswapped name may: a keystroke (WESHURST RUYS
+    against RHYS WESHURST) or a nickname (WESHURST ROB against ROBERT WESHURST).
+    """
+    return (_forename_alike(a.surname, b) and _names_alike(a.forename, b.surname)) or (
+        _forename_alike(b.surname, a) and _names_alike(b.forename, a.surname)
+    )
 
 
 def dob_is_swap(a: PreparedRecord, b: PreparedRecord) -> bool:

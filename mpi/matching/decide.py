@@ -42,6 +42,7 @@ LEVEL_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "nickname": "known nickname of each other",
         "transposed": "forename and surname entered the wrong way round",
         "jw_high": "spelling differs slightly",
+        "typo": "one keystroke apart (a letter changed, added, dropped or two swapped)",
         "initial": "initial only, and it agrees",
         "other_given": "agrees with another of the given names",
         "jw_mid": "similar but may be a different name",
@@ -196,7 +197,9 @@ def score_pair(
                 note=note,
             )
         )
-    vetoes = find_vetoes(pa, pb, comparisons, veto_rules or DEFAULT_VETO_RULES)
+    vetoes = find_vetoes(
+        pa, pb, comparisons, veto_rules or DEFAULT_VETO_RULES, model.term_frequencies
+    )
     return MatchDecision(
         record_id_a=pa.record_id,
         record_id_b=pb.record_id,

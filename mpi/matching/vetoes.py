@@ -9,10 +9,14 @@ records "different people"; it stops an automatic link and sends the pair to a r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mpi.matching.compare import FieldComparison, compare_records, dob_is_swap, lines_agree
 from mpi.matching.prepared import PreparedRecord, prepare
 from mpi.matching.record import PersonRecord
+
+if TYPE_CHECKING:
+    from mpi.matching.weights import TermFrequencies
 
 __all__ = ["DEFAULT_VETO_RULES", "VETO_CODES", "Veto", "VetoRules", "find_vetoes"]
 
@@ -40,6 +44,11 @@ class VetoRules:
     ``dob_gap_days`` defaults to 366: dates more than a year apart veto unless they are a
     day/month swap, so a slip of one in the last digit of the year (1985/1986) does not veto but
     1985/1995 does (that pair can still reach the review queue).
+
+    ``rare_name_share``: two forenames one keystroke apart are taken for a misspelling (not
+    twins) only when one of them is held by fewer than this share of the index's records; two
+    established names (DEAN/SEAN, JADE/JANE) still look like twins. Without term frequencies
+    a one-keystroke difference always looks like twins.
     """
 
     nhs_number_conflict: bool = True
@@ -47,6 +56,7 @@ class VetoRules:
     dob_far_apart: bool = True
     generation_suffix: bool = True
     dob_gap_days: int = 366
+    rare_name_share: float = 1e-4
 
 
 DEFAULT_VETO_RULES = VetoRules()
@@ -61,7 +71,63 @@ _SAME_HOME = frozenset({"exact", "postcode", "typo", "previous"})
 _SAME_SURNAME = frozenset({"exact", "previous", "part", "jw_high", "phonetic"})
 
 
-def _twins(a: PreparedRecord, b: PreparedRecord, levels: dict[str, str]) -> bool:
+def _stand_in_date(levels: dict[str, str]) -> bool:
+    """A 01-01 date within a year of the other (level ``placeholder``) on a pair whose surnames
+    agree: a stand-in date, not a date years apart. Where the surnames differ the veto stays,
+    so two people at one address sharing a first name are not linked on a stand-in date."""
+    return levels.get("dob") == "placeholder" and levels.get("surname") in (
+        _SAME_SURNAME | {"transposed"}
+    )
+
+
+def _misspelt(
+    a: PreparedRecord, b: PreparedRecord, frequencies: TermFrequencies | None, rare: float
+) -> bool:
+    """One of two forenames a keystroke apart is one the index hardly holds: a misspelling.
+
+    JKHN is a slip of JOHN; DEAN and SEAN are two names, and twins may carry them.
+    """
+    if frequencies is None:
+        return False
+    share = min(
+        frequencies.frequency("forename", a.forename), frequencies.frequency("forename", b.forename)
+    )
+    return share < rare
+
+
+def _forename_differs(
+    a: PreparedRecord,
+    b: PreparedRecord,
+    levels: dict[str, str],
+    frequencies: TermFrequencies | None,
+    rules: VetoRules,
+) -> bool:
+    level = levels.get("forename")
+    if level == "typo":
+        return not _misspelt(a, b, frequencies, rules.rare_name_share)
+    return level in _DIFFERENT_FORENAME
+
+
+def _sex_differs(a: PreparedRecord, b: PreparedRecord, levels: dict[str, str]) -> bool:
+    """Different recorded sex, unless the full forename is the same and no middle name differs.
+
+    A boy and a girl born together are not given one forename, so JORDAN M against JORDAN F
+    at one address and birth date is a sex recorded wrongly; a gendered pair of names
+    (LOUIS/LOUISE, a nickname, a slip) still counts as twins.
+    """
+    if a.sex is None or b.sex is None or a.sex == b.sex:
+        return False
+    same_name = levels.get("forename") == "exact" and len(a.forename) > 1
+    return not (same_name and levels.get("middle_names") != "different")
+
+
+def _twins(
+    a: PreparedRecord,
+    b: PreparedRecord,
+    levels: dict[str, str],
+    frequencies: TermFrequencies | None = None,
+    rules: VetoRules = DEFAULT_VETO_RULES,
+) -> bool:
     """Same surname, date of birth and address (or slips of them); different forename or sex.
 
     Twins have two NHS numbers, so two records carrying the same valid number are not twins.
@@ -84,8 +150,7 @@ def _twins(a: PreparedRecord, b: PreparedRecord, levels: dict[str, str]) -> bool
             and not lines_agree(a.address_line, b.address_line)
         ):
             return False
-    different_sex = a.sex is not None and b.sex is not None and a.sex != b.sex
-    return levels.get("forename") in _DIFFERENT_FORENAME or different_sex
+    return _forename_differs(a, b, levels, frequencies, rules) or _sex_differs(a, b, levels)
 
 
 def find_vetoes(
@@ -93,8 +158,13 @@ def find_vetoes(
     b: PersonRecord | PreparedRecord,
     comparisons: tuple[FieldComparison, ...] | None = None,
     rules: VetoRules = DEFAULT_VETO_RULES,
+    term_frequencies: TermFrequencies | None = None,
 ) -> tuple[Veto, ...]:
-    """Every veto that applies to the pair (empty when none does)."""
+    """Every veto that applies to the pair (empty when none does).
+
+    ``term_frequencies`` (the model's) let the twins rule tell a misspelt forename from a
+    twin's name; without them it treats every one-keystroke difference as a twin's name.
+    """
     pa, pb = prepare(a), prepare(b)
     if comparisons is None:
         comparisons = compare_records(pa, pb)
@@ -112,7 +182,7 @@ def find_vetoes(
                 "both records carry a valid NHS number and the numbers differ",
             )
         )
-    if rules.twins and _twins(pa, pb, levels):
+    if rules.twins and _twins(pa, pb, levels, term_frequencies, rules):
         found.append(
             Veto(
                 "twins",
@@ -126,6 +196,7 @@ def find_vetoes(
         and pb.dob is not None
         and not pa.dob_placeholder
         and not pb.dob_placeholder
+        and not _stand_in_date(levels)
         and abs((pa.dob - pb.dob).days) > rules.dob_gap_days
         and not dob_is_swap(pa, pb)
     ):

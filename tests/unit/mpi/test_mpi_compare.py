@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 from mpi_test_records import BASE, record
 
-from mpi.matching.compare import FIELDS, LEVELS, compare_records
+from mpi.matching.compare import FIELDS, LEVELS, compare_records, one_keystroke_apart
 from mpi.matching.record import PersonRecord
 
 
@@ -48,6 +48,48 @@ def test_forename_levels(given: str, level: str) -> None:
     assert levels(BASE, record(given_names=given))["forename"] == level
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("JOHN", "JKHN", True),  # a letter changed near the start (Jaro-Winkler 0.83)
+        ("OSCAR", "OSDAR", True),
+        ("SARAH", "SAEAH", True),
+        ("HEIDI", "HSIDI", True),
+        ("DAVID", "DAVIDD", True),  # a letter added
+        ("ANDREW", "ANDRW", True),  # a letter dropped
+        ("RBOERT", "ROBERT", True),  # two neighbours swapped
+        ("TOM", "TIM", False),  # too short to judge by keystrokes
+        ("JOHN", "JOHN", False),  # the same name is not a slip
+        ("JOHN", "JHNO", False),  # two keystrokes
+        ("DAVID", "DANIEL", False),
+    ],
+)
+def test_one_keystroke_apart(a: str, b: str, expected: bool) -> None:
+    assert one_keystroke_apart(a, b) is expected
+    assert one_keystroke_apart(b, a) is expected
+
+
+@pytest.mark.parametrize(
+    ("given_b", "level"),
+    [
+        ("Jkhn", "typo"),  # Jaro-Winkler 0.83 would call it a different name
+        ("Jonh", "jw_high"),  # a late slip Jaro-Winkler already sees
+        ("Joan", "typo"),  # a real name too: the twins veto and sex keep JOHN/JOAN apart
+        ("Paul", "different"),
+    ],
+)
+def test_short_forename_slips(given_b: str, level: str) -> None:
+    a = record("A", given_names="John", sex="M")
+    assert levels(a, record(given_names=given_b, sex="M"))["forename"] == level
+
+
+def test_a_keystroke_slip_keeps_the_middle_name_from_hiding_it() -> None:
+    # OSDAR LEE is OSCAR LEE mistyped, not someone called LEE: typo, not other_given.
+    a = record("A", given_names="Oscar Lee", sex="M")
+    b = record("B", given_names="Osdar Lee", sex="M")
+    assert levels(a, b)["forename"] == "typo"
+
+
 def test_forename_exact_carries_the_term_for_frequency_weights() -> None:
     forename = compare_records(BASE, record())[1]
     assert forename.term == "MARGARET"
@@ -76,6 +118,27 @@ def test_surname_phonetic_level() -> None:
     c = record("C", family_name="Jones")
     d = record("D", family_name="Johns")
     assert levels(c, d)["surname"] == "phonetic"
+
+
+@pytest.mark.parametrize(
+    ("given_b", "family_b", "transposed"),
+    [
+        ("Weshurst", "Robert", True),  # plain swap
+        ("Weshurst", "Rob", True),  # swapped and a nickname
+        ("Weshurst", "Robret", True),  # swapped and a keystroke slip in the forename
+        ("Wesjurst", "Robert", True),  # swapped and a keystroke slip in the surname
+        ("Weshurst", "R", False),  # swapped with an initial only: too little to say
+        ("Weshurst", "Ronald", False),  # a different forename
+        ("Thornton", "Robert", False),  # a different surname
+    ],
+)
+def test_transposition_survives_one_slip(given_b: str, family_b: str, transposed: bool) -> None:
+    a = record("A", given_names="Robert", family_name="Weshurst", sex="M")
+    b = record("B", given_names=given_b, family_name=family_b, sex="M")
+    got = levels(a, b)
+    assert (got["forename"] == "transposed") is transposed
+    assert (got["surname"] == "transposed") is transposed
+    assert (levels(b, a)["forename"] == "transposed") is transposed
 
 
 def test_forename_and_surname_transposed() -> None:

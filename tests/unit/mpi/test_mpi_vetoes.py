@@ -1,12 +1,24 @@
 from datetime import date
 
+import pytest
 from mpi_test_records import BASE, record
 
 from mpi.matching.vetoes import VetoRules, find_vetoes
+from mpi.matching.weights import TermFrequencies
 
 
-def codes(a, b, rules: VetoRules | None = None) -> set[str]:
-    return {v.code for v in find_vetoes(a, b, rules=rules or VetoRules())}
+def codes(a, b, rules: VetoRules | None = None, frequencies=None) -> set[str]:
+    return {
+        v.code for v in find_vetoes(a, b, rules=rules or VetoRules(), term_frequencies=frequencies)
+    }
+
+
+# An index where DEAN, SEAN and JOHN are established names and JKHN a one-off slip.
+FREQUENCIES = TermFrequencies.from_counts(
+    {"JOHN": 400, "DEAN": 60, "SEAN": 80, "JKHN": 1, "MARGARET": 200},
+    {"ACKWORTH": 10},
+    total=50_000,
+)
 
 
 def test_identical_records_raise_no_veto() -> None:
@@ -73,6 +85,25 @@ def test_dob_veto_ignores_placeholders_and_missing_dates() -> None:
     assert "dob_far_apart" not in codes(BASE, record(dob=None))
 
 
+@pytest.mark.parametrize(
+    ("dob", "family", "vetoed"),
+    [
+        # An unflagged 01-01 within a year is what the comparison calls a placeholder: a
+        # stand-in date, not a date years apart, when the surnames agree.
+        (date(1947, 1, 1), "Ackworth", False),
+        (date(1949, 1, 1), "Ackworth", False),
+        (date(1947, 1, 1), "Akworth", False),
+        # A different surname: the stand-in date excuses nothing.
+        (date(1947, 1, 1), "Thornton", True),
+        # Two years off, or not 01-01: years apart.
+        (date(1946, 1, 1), "Ackworth", True),
+        (date(1946, 3, 7), "Ackworth", True),
+    ],
+)
+def test_dob_veto_agrees_with_the_placeholder_level(dob: date, family: str, vetoed: bool) -> None:
+    assert ("dob_far_apart" in codes(BASE, record(dob=dob, family_name=family))) is vetoed
+
+
 def test_dob_gap_is_configurable() -> None:
     two_years = record(dob=date(1950, 3, 7))
     assert "dob_far_apart" in codes(BASE, two_years)
@@ -98,3 +129,47 @@ def test_every_veto_has_a_readable_reason() -> None:
     vetoes = find_vetoes(a, b)
     assert {v.code for v in vetoes} == {"nhs_number_conflict", "dob_far_apart", "generation_suffix"}
     assert all(len(v.reason) > 20 for v in vetoes)
+
+
+@pytest.mark.parametrize(
+    ("given_a", "given_b", "frequencies", "twins"),
+    [
+        # A slip of one keystroke into a name the index hardly holds is a misspelling.
+        ("John", "Jkhn", FREQUENCIES, False),
+        # Two established names a keystroke apart may be twins' names.
+        ("Dean", "Sean", FREQUENCIES, True),
+        # Without term frequencies a one-keystroke difference cannot be told from a twin.
+        ("John", "Jkhn", None, True),
+        # Unchanged: a different name, a middle name in use, an initial.
+        ("John", "David", FREQUENCIES, True),
+        ("John David", "David", FREQUENCIES, True),
+        ("John", "J", FREQUENCIES, True),
+    ],
+)
+def test_twins_veto_and_forename_slips(given_a, given_b, frequencies, twins) -> None:
+    a = record("A", given_names=given_a, sex="M")
+    b = record("B", given_names=given_b, sex="M")
+    assert ("twins" in codes(a, b, frequencies=frequencies)) is twins
+
+
+@pytest.mark.parametrize(
+    ("given_a", "given_b", "twins"),
+    [
+        # One full forename on both: boy and girl twins are not given one name; a sex slip.
+        ("Jordan", "Jordan", False),
+        ("Jordan Lee", "Jordan", False),
+        ("Jordan Lee", "Jordan Lee", False),
+        # ...unless the middle names differ.
+        ("Jordan Lee", "Jordan Rose", True),
+        # Gendered forms of a name, an initial, a nickname: still twins.
+        ("Louis", "Louise", True),
+        ("John", "Joan", True),
+        ("Daniel", "Danielle", True),
+        ("J", "J", True),
+        ("Alex", "Alexandra", True),
+    ],
+)
+def test_twins_veto_on_different_sex(given_a, given_b, twins) -> None:
+    a = record("A", given_names=given_a, sex="M")
+    b = record("B", given_names=given_b, sex="F")
+    assert ("twins" in codes(a, b, frequencies=FREQUENCIES)) is twins
