@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.id_cache import IdCache
@@ -91,6 +91,7 @@ class UnitOfWorkFactory:
     def __init__(self, engine: Engine, before_commit: tuple[BeforeCommitHook, ...] = ()) -> None:
         is_sqlite = engine.dialect.name == "sqlite"
         bind = engine.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite else engine
+        self._bind = bind
         self._sessions = sessionmaker(bind=bind, expire_on_commit=False)
         self._lock: AbstractContextManager[Any] | None = threading.RLock() if is_sqlite else None
         self._before_commit = before_commit
@@ -99,6 +100,18 @@ class UnitOfWorkFactory:
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self._sessions, self._lock, self._before_commit, self.ids)
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """A bare write transaction (Core connection, committed on success), for writes that
+        change no record and raise no events: the HL7 journal's group commit.
+
+        Same writer lock and ``BEGIN IMMEDIATE`` as a unit of work, without the ORM session
+        and the before-commit hooks (which act on record changes and events only). Inside the
+        ACK path, where the session's set-up and hooks cost more than the insert itself.
+        """
+        with self._lock or nullcontext(), self._bind.begin() as conn:
+            yield conn
 
     def listen(self, name: str, fn: Callable[..., Any]) -> None:
         """Register a session event (e.g. ``after_flush``) on every unit of work's session."""
