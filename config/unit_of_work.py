@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.id_cache import IdCache
 
 BeforeCommitHook = Callable[[Session, list[Any]], None]
+WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
 
 
 class UnitOfWork:
@@ -110,8 +111,33 @@ class UnitOfWorkFactory:
         and the before-commit hooks (which act on record changes and events only). Inside the
         ACK path, where the session's set-up and hooks cost more than the insert itself.
         """
-        with self._lock or nullcontext(), self._bind.begin() as conn:
-            yield conn
+        with self._lock or nullcontext(), self._bind.connect() as conn:
+            # On SQLite the commit that grows the write-ahead log past its threshold copies it
+            # back into the database (a checkpoint, with an fsync) before returning; not here,
+            # where a sender waits for its ACK: ``checkpoint`` does it off that path.
+            raw = conn.connection.dbapi_connection if self.single_writer else None
+            if raw is not None:
+                raw.execute("PRAGMA wal_autocheckpoint=0")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                if raw is not None:  # the pooled connection goes back as it came
+                    raw.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+
+    def checkpoint(self) -> tuple[int, int, int] | None:
+        """Copy SQLite's write-ahead log back into the database now, without the writer lock
+        (a passive checkpoint runs alongside writers); ``(busy, log frames, checkpointed)``.
+        None on other databases. Called by the HL7 applier after its batches, so the WAL
+        stays short and the journal's commits rarely meet a checkpoint of their own."""
+        if not self.single_writer:
+            return None
+        raw = self._bind.raw_connection()
+        try:
+            row = raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            raw.close()
+        return (int(row[0]), int(row[1]), int(row[2])) if row else None
 
     def listen(self, name: str, fn: Callable[..., Any]) -> None:
         """Register a session event (e.g. ``after_flush``) on every unit of work's session."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,6 +80,7 @@ class InboundPipeline:
     # Messages translated ahead of a batch's transaction: enough for a short batch, not so
     # many that a batch cut short by a waiting ACK wastes much work (the rest is kept).
     PREPARE_AHEAD = 64
+    CHECKPOINT_SECONDS = 0.1
 
     def __init__(
         self,
@@ -98,8 +100,21 @@ class InboundPipeline:
         self.writer.after_commit = self._hand_to_applier
         yield_to_writer = self.writer.wait_quiet if uow_factory.single_writer else None
         self.applier = Applier(
-            self.apply_batch, before_each=yield_to_writer, budget=self.writer.apply_budget
+            self.apply_batch,
+            before_each=yield_to_writer,
+            budget=self.writer.apply_budget,
+            after_each=self._checkpoint if uow_factory.single_writer else None,
         )
+        self._last_checkpoint = 0.0
+
+    def _checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database from the applier's thread, after
+        its commit and without the writer lock (journal commits never checkpoint, so an ACK
+        never waits for one); at most every ``CHECKPOINT_SECONDS``."""
+        now = time.monotonic()
+        if now - self._last_checkpoint >= self.CHECKPOINT_SECONDS:
+            self._last_checkpoint = now
+            self.uow_factory.checkpoint()
 
     def receive(self, raw: bytes, peer: str = "") -> bytes:
         """One frame in, its answer out: an ACK, or a batch ACK for an FHS/BHS batch."""
