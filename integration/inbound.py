@@ -14,8 +14,9 @@ Each sender is "sync" or "async" (``integration.senders``):
   then means "durably stored"; the applier applies it moments later in journal order, and a
   failure goes to the error queue (journal state failed/rejected) for a person to replay.
 
-Either way the work is done by two threads shared by every connection: the journal writer
-(one fsync for all messages that arrived together) and the applier (one at a time, in order).
+Either way the journal commit is shared by every connection (one fsync for all messages that
+arrived together, led by one of their own threads) and the apply is done by one thread (one
+message at a time, in order).
 """
 
 from __future__ import annotations
@@ -225,7 +226,7 @@ class InboundPipeline:
         return Job(stored.entry_id, raw, header, stored.received_at, acked)
 
     def _hand_to_applier(self, committed: list[tuple[dict[str, Any], Stored]]) -> None:
-        """Runs in the writer thread right after each commit, so the applier's queue follows
+        """Runs in the committing thread right after each commit, so the applier's queue follows
         journal order exactly."""
         for values, stored in committed:
             if stored.is_new and stored.state == journal.RECEIVED and "_header" in values:
