@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -13,8 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.id_cache import IdCache
 
+log = logging.getLogger(__name__)
+
 BeforeCommitHook = Callable[[Session, list[Any]], None]
 WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
+# Journal commits checkpoint only past this (~40 MB of log): a safety net for when the applier,
+# which normally checkpoints every 0.1 s, is held back by sustained traffic.
+JOURNAL_AUTOCHECKPOINT_PAGES = 10_000
 
 
 class UnitOfWork:
@@ -114,16 +120,21 @@ class UnitOfWorkFactory:
         with self._lock or nullcontext(), self._bind.connect() as conn:
             # On SQLite the commit that grows the write-ahead log past its threshold copies it
             # back into the database (a checkpoint, with an fsync) before returning; not here,
-            # where a sender waits for its ACK: ``checkpoint`` does it off that path.
+            # where a sender waits for its ACK: ``checkpoint`` does it off that path, and this
+            # commit only past a much longer log.
             raw = conn.connection.dbapi_connection if self.single_writer else None
             if raw is not None:
-                raw.execute("PRAGMA wal_autocheckpoint=0")
+                raw.execute(f"PRAGMA wal_autocheckpoint={JOURNAL_AUTOCHECKPOINT_PAGES}")
             try:
                 with conn.begin():
                     yield conn
             finally:
                 if raw is not None:  # the pooled connection goes back as it came
-                    raw.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+                    try:
+                        raw.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+                    except Exception:  # a broken connection: the pool replaces it
+                        log.warning("could not restore wal_autocheckpoint", exc_info=True)
+                        conn.invalidate()
 
     def checkpoint(self) -> tuple[int, int, int] | None:
         """Copy SQLite's write-ahead log back into the database now, without the writer lock

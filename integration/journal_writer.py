@@ -175,6 +175,9 @@ class JournalWriter:
                 with self._turn:
                     n = min(len(self._pending), self.max_batch)
                     batch = [self._pending.popleft() for _ in range(n)]
+                if not batch:  # taken by a leader that died before answering it
+                    own.set_exception(RuntimeError("journal commit abandoned; please resend"))
+                    break
                 self._commit_and_settle(batch)
                 with self._turn:
                     self._turn.notify_all()  # followers whose messages were in it
@@ -186,10 +189,12 @@ class JournalWriter:
     def _commit_and_settle(self, batch: list[tuple[dict[str, Any], Future[Stored]]]) -> None:
         try:
             results = self._commit([values for values, _ in batch])
-        except Exception as exc:  # the database is down: every caller hears it
+        except BaseException as exc:  # the database is down: every caller hears it
             log.exception("journal commit of %d message(s) failed", len(batch))
             for _, future in batch:
                 future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
             return
         if self.after_commit is not None:
             try:
