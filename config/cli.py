@@ -95,6 +95,9 @@ def serve(demo: bool, simulate: bool, rate: float) -> None:
             services.start_outbound()
         if demo and simulate:
             _start_simulator(layout, settings, mllp.port, rate, services.stoppers)
+        from config.processes import settle_heap
+
+        settle_heap()
         click.echo(f"\n  Wardboard is running ({services.engine.dialect.name} database)")
         click.echo(f"  Boards:   {base}/")
         click.echo(f"  A&E:      {base}/wards/AE    Acute Medical Unit: {base}/wards/AMU")
@@ -385,7 +388,7 @@ def mllp_process(port: int | None) -> None:
 
 def _run_mllp(port: int | None) -> None:
     from config.logging import configure_logging
-    from config.processes import headless_services, wait_for_stop
+    from config.processes import headless_services, settle_heap, wait_for_stop
 
     configure_logging("WARNING")
     settings = _settings()
@@ -406,6 +409,7 @@ def _run_mllp(port: int | None) -> None:
             raise click.ClickException(f"cannot listen for MLLP: {exc}") from None
         if services.destinations.endpoints:
             services.start_outbound()
+        settle_heap()
         click.echo(f"recovered {recovered} journalled message(s)")
         click.echo(f"MLLP listening on {settings.mllp_host}:{mllp.port}", nl=True)
         if services.mllp_tls is not None:

@@ -9,6 +9,7 @@ threaded worker, the production server Flask-SocketIO documents for its threadin
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -55,6 +56,26 @@ def headless_services(settings: Settings) -> Services:
         services.stop()
         raise
     return services
+
+
+def settle_heap() -> None:
+    """Move everything built at start-up (modules, mappers, compiled statements, the layout)
+    out of the garbage collector's sight, once a long-running process is ready to serve.
+
+    A full collection scans every tracked object; in an MLLP process that was a pause of
+    100-200 ms every few seconds under load (py-spy and ``gc.callbacks`` on the listener at
+    100 messages/s), holding the GIL while ACKs wait: the ~20 messages arriving during it were
+    a good part of the p99. Frozen objects are never scanned (nor freed: they live as long as
+    the process anyway), so later collections look only at what was made since (some 36,000
+    objects after 1,500 messages against 150,000: a full collection 6 ms rather than ~25 ms on
+    a quiet machine). Full collections are also made ten times rarer (after 100 collections
+    of the middle generation rather than 10): what survives that long here is caches, not
+    garbage.
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(young, middle, max(old, 100))
 
 
 def wait_for_stop(stop: threading.Event | None = None) -> None:

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.id_cache import IdCache
 
+log = logging.getLogger(__name__)
+
 BeforeCommitHook = Callable[[Session, list[Any]], None]
+WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
+# Journal commits checkpoint only past this (~40 MB of log): a safety net for when the applier,
+# which normally checkpoints every 0.1 s, is held back by sustained traffic.
+JOURNAL_AUTOCHECKPOINT_PAGES = 10_000
 
 
 class UnitOfWork:
@@ -91,6 +98,7 @@ class UnitOfWorkFactory:
     def __init__(self, engine: Engine, before_commit: tuple[BeforeCommitHook, ...] = ()) -> None:
         is_sqlite = engine.dialect.name == "sqlite"
         bind = engine.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite else engine
+        self._bind = bind
         self._sessions = sessionmaker(bind=bind, expire_on_commit=False)
         self._lock: AbstractContextManager[Any] | None = threading.RLock() if is_sqlite else None
         self._before_commit = before_commit
@@ -99,6 +107,48 @@ class UnitOfWorkFactory:
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self._sessions, self._lock, self._before_commit, self.ids)
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """A bare write transaction (Core connection, committed on success), for writes that
+        change no record and raise no events: the HL7 journal's group commit.
+
+        Same writer lock and ``BEGIN IMMEDIATE`` as a unit of work, without the ORM session
+        and the before-commit hooks (which act on record changes and events only). Inside the
+        ACK path, where the session's set-up and hooks cost more than the insert itself.
+        """
+        with self._lock or nullcontext(), self._bind.connect() as conn:
+            # On SQLite the commit that grows the write-ahead log past its threshold copies it
+            # back into the database (a checkpoint, with an fsync) before returning; not here,
+            # where a sender waits for its ACK: ``checkpoint`` does it off that path, and this
+            # commit only past a much longer log.
+            raw = conn.connection.dbapi_connection if self.single_writer else None
+            if raw is not None:
+                raw.execute(f"PRAGMA wal_autocheckpoint={JOURNAL_AUTOCHECKPOINT_PAGES}")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                if raw is not None:  # the pooled connection goes back as it came
+                    try:
+                        raw.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+                    except Exception:  # a broken connection: the pool replaces it
+                        log.warning("could not restore wal_autocheckpoint", exc_info=True)
+                        conn.invalidate()
+
+    def checkpoint(self) -> tuple[int, int, int] | None:
+        """Copy SQLite's write-ahead log back into the database now, without the writer lock
+        (a passive checkpoint runs alongside writers); ``(busy, log frames, checkpointed)``.
+        None on other databases. Called by the HL7 applier after its batches, so the WAL
+        stays short and the journal's commits rarely meet a checkpoint of their own."""
+        if not self.single_writer:
+            return None
+        raw = self._bind.raw_connection()
+        try:
+            row = raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            raw.close()
+        return (int(row[0]), int(row[1]), int(row[2])) if row else None
 
     def listen(self, name: str, fn: Callable[..., Any]) -> None:
         """Register a session event (e.g. ``after_flush``) on every unit of work's session."""

@@ -44,9 +44,11 @@ class Applier:
         before_each: Callable[[], None] | None = None,
         budget: Callable[[], float] | None = None,
         max_batch: int = 200,
+        after_each: Callable[[], None] | None = None,
     ) -> None:
         self._apply_batch = apply_batch
         self._before_each = before_each
+        self._after_each = after_each
         self._budget = budget
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
@@ -116,6 +118,11 @@ class Applier:
                 continue
             for outcome in outcomes:
                 self._settle(held.popleft(), outcome, None)
+            if self._after_each is not None:
+                try:
+                    self._after_each()
+                except Exception:
+                    log.exception("applier after-batch step failed")
 
     def _settle(self, job: Job, outcome: Any, exc: BaseException | None) -> None:
         with self._lock:

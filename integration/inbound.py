@@ -14,14 +14,16 @@ Each sender is "sync" or "async" (``integration.senders``):
   then means "durably stored"; the applier applies it moments later in journal order, and a
   failure goes to the error queue (journal state failed/rejected) for a person to replay.
 
-Either way the work is done by two threads shared by every connection: the journal writer
-(one fsync for all messages that arrived together) and the applier (one at a time, in order).
+Either way the journal commit is shared by every connection (one fsync for all messages that
+arrived together, led by one of their own threads) and the apply is done by one thread (one
+message at a time, in order).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,6 +78,11 @@ class Outcome:
 
 
 class InboundPipeline:
+    # Messages translated ahead of a batch's transaction: enough for a short batch, not so
+    # many that a batch cut short by a waiting ACK wastes much work (the rest is kept).
+    PREPARE_AHEAD = 64
+    CHECKPOINT_SECONDS = 0.1
+
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
@@ -90,11 +97,25 @@ class InboundPipeline:
         self.clock = clock
         self.senders = senders or SenderDirectory()
         self.writer = JournalWriter(uow_factory)
+        self._translated: dict[int, tuple[Job, Any, bytes, str] | Rejection] = {}
         self.writer.after_commit = self._hand_to_applier
         yield_to_writer = self.writer.wait_quiet if uow_factory.single_writer else None
         self.applier = Applier(
-            self.apply_batch, before_each=yield_to_writer, budget=self.writer.apply_budget
+            self.apply_batch,
+            before_each=yield_to_writer,
+            budget=self.writer.apply_budget,
+            after_each=self._checkpoint if uow_factory.single_writer else None,
         )
+        self._last_checkpoint = 0.0
+
+    def _checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database from the applier's thread, after
+        its commit and without the writer lock (journal commits never checkpoint, so an ACK
+        never waits for one); at most every ``CHECKPOINT_SECONDS``."""
+        now = time.monotonic()
+        if now - self._last_checkpoint >= self.CHECKPOINT_SECONDS:
+            self._last_checkpoint = now
+            self.uow_factory.checkpoint()
 
     def receive(self, raw: bytes, peer: str = "") -> bytes:
         """One frame in, its answer out: an ACK, or a batch ACK for an FHS/BHS batch."""
@@ -208,7 +229,7 @@ class InboundPipeline:
         return Job(stored.entry_id, raw, header, stored.received_at, acked)
 
     def _hand_to_applier(self, committed: list[tuple[dict[str, Any], Stored]]) -> None:
-        """Runs in the writer thread right after each commit, so the applier's queue follows
+        """Runs in the committing thread right after each commit, so the applier's queue follows
         journal order exactly."""
         for values, stored in committed:
             if stored.is_new and stored.state == journal.RECEIVED and "_header" in values:
@@ -231,19 +252,32 @@ class InboundPipeline:
         """Apply journal entries in order, in one transaction with a savepoint each.
 
         Returns outcomes for a prefix of ``jobs`` (all of them without a budget); the caller
-        keeps the rest for its next batch. Messages are translated only as the batch reaches
-        them, and rejections are recorded after the batch commits (in their own transaction).
+        keeps the rest for its next batch. Messages are parsed and translated before the
+        transaction starts (pure CPU work that need not hold SQLite's one write lock); on
+        SQLite the batch also ends at the next message boundary once a received message is
+        waiting for its journal commit, so an ACK waits for at most one message's apply.
+        Rejections are recorded after the batch commits (in their own transaction).
         """
+        ready = self._prepare_ahead(jobs)
+        yield_to_journal = self.uow_factory.single_writer
         prepared: list[tuple[Job, Any, bytes, str] | Rejection] = []
 
         def commands() -> Iterator[tuple[Any, Callable[[Any], None]]]:
             for job in jobs:
-                p = self._prepare(job)
+                if yield_to_journal and prepared and self.writer.waiting():
+                    return  # commit what is done; the rest waits for the next batch
+                p = ready.pop(job.entry_id, None)
+                if p is None or _job_of(p) is not job:
+                    p = self._prepare(job)
                 prepared.append(p)
                 if not isinstance(p, Rejection):
                     yield p[1], self._claimer(p[0], p[2])
 
-        results = iter(self.bus.handle_batch(commands(), budget_seconds))
+        try:
+            results = iter(self.bus.handle_batch(commands(), budget_seconds))
+        finally:
+            # What the batch did not reach stays translated for the applier's next batch.
+            self._translated = ready
         outcomes: list[Outcome] = []
         for p in prepared:
             if isinstance(p, Rejection):
@@ -256,6 +290,15 @@ class InboundPipeline:
                 break  # translated, but the budget ran out first: it waits for the next batch
             outcomes.append(self._settle(p[0], p[2], p[3], result[1]))
         return outcomes
+
+    def _prepare_ahead(self, jobs: list[Job]) -> dict[int, tuple[Job, Any, bytes, str] | Rejection]:
+        """Translations of ``jobs`` by entry id, reusing those a cut-short batch left over."""
+        left, self._translated = self._translated, {}
+        ready = {}
+        for job in jobs[: self.PREPARE_AHEAD]:
+            p = left.get(job.entry_id)
+            ready[job.entry_id] = p if p is not None and _job_of(p) is job else self._prepare(job)
+        return ready
 
     def _prepare(self, job: Job) -> tuple[Job, Any, bytes, str] | Rejection:
         """(job, command, ACK, codec), or the rejection when the message cannot become one."""
@@ -451,6 +494,10 @@ class InboundPipeline:
 
 
 ACCEPT_CODES = ("AA", "CA")
+
+
+def _job_of(prepared: tuple[Job, Any, bytes, str] | Rejection) -> Job:
+    return prepared.job if isinstance(prepared, Rejection) else prepared[0]
 
 
 def _accepted_before_apply(state: str, ack_code: str | None) -> bool:

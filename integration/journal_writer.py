@@ -3,25 +3,24 @@ while the previous commit was running, and each caller released only after its c
 
 A commit on SQLite with ``synchronous=FULL`` costs an fsync; paying it per message caps a
 listener at a few hundred messages a second whatever else it does. Sixteen connections that
-each wait for their ACK put up to sixteen messages in the queue during one fsync, and this
-thread writes them together. Nothing is acknowledged before the transaction holding it has
+each wait for their ACK put up to sixteen messages in the queue during one fsync, and the
+next commit writes them together. Nothing is acknowledged before the transaction holding it has
 committed, so "ACK means durably stored" still holds message by message.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from config.unit_of_work import UnitOfWorkFactory
@@ -48,6 +47,22 @@ _COLUMNS = (
     "ack_code",
     "ack",
 )
+
+
+# Built once: building the expressions was a good part of a small batch's CPU.
+_KNOWN = (
+    select(
+        InboundMessage.id,
+        InboundMessage.control_id,
+        InboundMessage.state,
+        InboundMessage.ack,
+        InboundMessage.ack_code,
+        InboundMessage.received_at,
+    )
+    .where(InboundMessage.sender == bindparam("sender"))
+    .where(InboundMessage.control_id.in_(bindparam("control_ids", expanding=True)))
+)
+_INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True)
@@ -84,34 +99,50 @@ def row(**values: Any) -> dict[str, Any]:
 
 
 class JournalWriter:
+    """Group commit with no thread of its own: the first caller to find no commit running
+    becomes the leader, commits everything waiting (its own message first among them) and
+    settles every caller's future; the others wait, and one of them leads the next commit.
+
+    A writer thread in between would cost two thread hand-offs per message (each up to a GIL
+    switch interval while the applier computes); the leader pays none, and messages arriving
+    during a commit still share the next one.
+    """
+
     def __init__(self, uow_factory: UnitOfWorkFactory, max_batch: int = 512) -> None:
         self.uow_factory = uow_factory
         self.max_batch = max_batch
         self.commits = 0
         self.written = 0
-        self._queue: queue.SimpleQueue[tuple[dict[str, Any], Future[Stored]] | None] = (
-            queue.SimpleQueue()
-        )
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self._in_flight = 0  # submitted and not yet committed
-        self._count_lock = threading.Lock()
+        self._pending: deque[tuple[dict[str, Any], Future[Stored]]] = deque()
+        self._turn = threading.Condition()  # guards _pending, _leading, _in_flight
+        self._leading = False
+        self._in_flight = 0  # submitted and not yet answered
         self._last_submit = 0.0
         self.after_commit: Callable[[list[tuple[dict[str, Any], Stored]]], None] | None = None
 
     def write(self, values: dict[str, Any]) -> Stored:
         """Journal one message; returns once it is committed (or raises if the commit failed)."""
-        self._ensure_started()
         future: Future[Stored] = Future()
-        self._last_submit = time.monotonic()
-        with self._count_lock:
+        with self._turn:
+            self._last_submit = time.monotonic()
             self._in_flight += 1
-        self._queue.put((values, future))
+            self._pending.append((values, future))
+            while self._leading and not future.done():
+                self._turn.wait()
+            lead = not future.done()
+            if lead:
+                self._leading = True
         try:
+            if lead:
+                self._lead(future)
             return future.result()
         finally:
-            with self._count_lock:
+            with self._turn:
                 self._in_flight -= 1
+
+    def waiting(self) -> bool:
+        """Whether a message is waiting for its journal commit (the applier yields to it)."""
+        return self._in_flight > 0
 
     def apply_budget(self) -> float:
         """How long the applier may hold the write lock: short while senders are sending
@@ -135,55 +166,44 @@ class JournalWriter:
             time.sleep(gap / 2)
 
     def stop(self) -> None:
-        thread = self._thread
-        if thread is not None and thread.is_alive():
-            self._queue.put(None)
-            thread.join(timeout=10)
-        self._thread = None
+        """Nothing to stop: commits run in the callers' threads."""
 
-    def _ensure_started(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+    def _lead(self, own: Future[Stored]) -> None:
+        """Commit batches until ``own`` is settled, then hand the lead on."""
+        try:
+            while not own.done():
+                with self._turn:
+                    n = min(len(self._pending), self.max_batch)
+                    batch = [self._pending.popleft() for _ in range(n)]
+                if not batch:  # taken by a leader that died before answering it
+                    own.set_exception(RuntimeError("journal commit abandoned; please resend"))
+                    break
+                self._commit_and_settle(batch)
+                with self._turn:
+                    self._turn.notify_all()  # followers whose messages were in it
+        finally:
+            with self._turn:
+                self._leading = False
+                self._turn.notify_all()  # one of the rest leads the next commit
+
+    def _commit_and_settle(self, batch: list[tuple[dict[str, Any], Future[Stored]]]) -> None:
+        try:
+            results = self._commit([values for values, _ in batch])
+        except BaseException as exc:  # the database is down: every caller hears it
+            log.exception("journal commit of %d message(s) failed", len(batch))
+            for _, future in batch:
+                future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
             return
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="journal-writer", daemon=True
-                )
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            batch = [item]
-            stopping = False
-            while len(batch) < self.max_batch:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                batch.append(more)
+        if self.after_commit is not None:
             try:
-                results = self._commit([values for values, _ in batch])
-            except Exception as exc:  # the database is down: every caller hears it
-                log.exception("journal commit of %d message(s) failed", len(batch))
-                for _, future in batch:
-                    future.set_exception(exc)
-            else:
-                if self.after_commit is not None:
-                    try:
-                        pairs = [(v, r) for (v, _), r in zip(batch, results, strict=True)]
-                        self.after_commit(pairs)
-                    except Exception:
-                        log.exception("journal after-commit hook failed")
-                for (_, future), result in zip(batch, results, strict=True):
-                    future.set_result(result)
-            if stopping:
-                return
+                pairs = [(v, r) for (v, _), r in zip(batch, results, strict=True)]
+                self.after_commit(pairs)
+            except Exception:
+                log.exception("journal after-commit hook failed")
+        for (_, future), result in zip(batch, results, strict=True):
+            future.set_result(result)
 
     def _commit(self, batch: list[dict[str, Any]]) -> list[Stored]:
         try:
@@ -195,8 +215,9 @@ class JournalWriter:
 
     def _commit_batch(self, batch: list[dict[str, Any]]) -> list[Stored]:
         results: list[Stored | None] = [None] * len(batch)
-        with self.uow_factory() as uow:
-            session = uow.session
+        # A bare Core transaction: the journal changes no record, so the unit of work's
+        # session and before-commit hooks would only add to every ACK's wait.
+        with self.uow_factory.write_connection() as conn:
             by_sender: dict[str, list[str]] = defaultdict(list)
             for values in batch:
                 if values["control_id"]:
@@ -204,18 +225,7 @@ class JournalWriter:
             known: dict[tuple[str, str], Stored] = {}
             for sender, control_ids in by_sender.items():
                 for chunk in _chunks(sorted(set(control_ids)), 400):
-                    found = session.execute(
-                        select(
-                            InboundMessage.id,
-                            InboundMessage.control_id,
-                            InboundMessage.state,
-                            InboundMessage.ack,
-                            InboundMessage.ack_code,
-                            InboundMessage.received_at,
-                        )
-                        .where(InboundMessage.sender == sender)
-                        .where(InboundMessage.control_id.in_(chunk))
-                    )
+                    found = conn.execute(_KNOWN, {"sender": sender, "control_ids": chunk})
                     for entry_id, control_id, state, ack, ack_code, received_at in found:
                         known[(sender, control_id)] = Stored(
                             entry_id, False, state, ack, ack_code, received_at
@@ -235,16 +245,12 @@ class JournalWriter:
                     new_rows.append({c: values[c] for c in _COLUMNS})
                     new_index.append(i)
             if new_rows:
-                ids = session.execute(
-                    insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True),
-                    new_rows,
-                ).scalars()
+                ids = conn.execute(_INSERT, new_rows).scalars()
                 for i, entry_id in zip(new_index, ids, strict=True):
                     v = batch[i]
                     results[i] = Stored(
                         entry_id, True, v["state"], v["ack"], v["ack_code"], v["received_at"]
                     )
-            uow.commit()
         self.commits += 1
         self.written += len(new_rows)
         for i, values in enumerate(batch):

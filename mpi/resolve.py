@@ -21,7 +21,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select, union_all
+from sqlalchemy import bindparam, inspect, select, union_all
 from sqlalchemy.orm import Session
 
 from mpi import audit, nhs_number
@@ -442,14 +442,21 @@ def _attach_identifiers(
     score: float | None,
     source: str,
 ) -> None:
-    known = {(i.authority, i.value) for i in patient.identifiers}
     wanted = [(i.authority, i.value, i.id_type, True) for i in details.identifiers]
     if details.nhs_number:
         value = nhs or details.nhs_number.strip()[:40]
         wanted.append((NHS_AUTHORITY, value, "NH", nhs is not None))
     link_source = "probabilistic" if tier == "probabilistic" else "exact"
-    missing = [(a, v) for a, v, _t, _ok in wanted if (a, v) not in known]
-    owners = _owners(session, missing)
+    loaded = "identifiers" not in inspect(patient).unloaded
+    if loaded:  # a new record, or one whose identifiers were read already
+        known = {(i.authority, i.value) for i in patient.identifiers}
+        owners = _owners(session, [(a, v) for a, v, _t, _ok in wanted if (a, v) not in known])
+    else:
+        # One Core look-up of who holds the message's ids, rather than loading the record's
+        # whole identifier collection through the ORM (most messages add none).
+        holders = _owners(session, [(a, v) for a, v, _t, _ok in wanted])
+        known = {pair for pair, holder in holders.items() if holder == patient.id}
+        owners = {pair: holder for pair, holder in holders.items() if holder != patient.id}
     for authority, value, id_type, valid in wanted:
         if (authority, value) in known:
             continue
@@ -459,16 +466,19 @@ def _attach_identifiers(
             # re-pointing of someone else's number.
             _queue_conflict(session, patient, owner, source)
             continue
-        patient.identifiers.append(
-            PatientIdentifier(
-                authority=authority,
-                value=value,
-                id_type=id_type,
-                valid=valid,
-                link_source=link_source,
-                link_score=score,
-            )
+        identifier = PatientIdentifier(
+            authority=authority,
+            value=value,
+            id_type=id_type,
+            valid=valid,
+            link_source=link_source,
+            link_score=score,
         )
+        if loaded:
+            patient.identifiers.append(identifier)
+        else:  # the collection loads with it when next read (after the autoflush)
+            identifier.patient_id = patient.id
+            session.add(identifier)
         known.add((authority, value))
         audit.record(
             session,
