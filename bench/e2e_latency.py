@@ -21,6 +21,7 @@ import os
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,11 +42,18 @@ from bench.live_system import (  # noqa: E402
 WARDS = ["AMU", "W4", "W6", "W10", "W12"]
 
 
+GIVEN = ("Ann", "Bilal", "Cerys", "Dev", "Eilidh", "Femi", "Grace", "Huw", "Isla", "Jack")
+
+
 def admission(i: int, ward: str, bed: str) -> bytes:
+    """Admission i: a different person each time (forename, birth date and sex vary), as on a
+    real ward. Until 2026-12-01 every one was "Test", born 1960-01-01, so each admission was a
+    possible duplicate of all the others and put a pair on the clerks' queue."""
+    dob = (date(1930, 1, 1) + timedelta(days=(i * 7919) % 25_000)).strftime("%Y%m%d")
     return (
         f"MSH|^~\\&|BENCH|WGH|WARDBOARD|WGH|20261122090000||ADT^A01^ADT_A01|B{i}|P|2.5.1\r"
         f"EVN|A01|20261122090000\r"
-        f"PID|1||BH{i:07d}^^^WGH^MR||BENCH{i:06d}^Test||19600101|F\r"
+        f"PID|1||BH{i:07d}^^^WGH^MR||BENCH{i:06d}^{GIVEN[i % len(GIVEN)]}||{dob}|{'FM'[i % 2]}\r"
         f"PV1|1|I|{ward}^^{bed}||||C4821937^OKAFOR^Adaeze^^^Dr|||||||||||BV{i}\r"
     ).encode()
 
