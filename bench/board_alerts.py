@@ -25,6 +25,7 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -337,6 +338,37 @@ def render(services, app, renders: int, progress) -> None:
     )
 
 
+def hospital_app(tmp: str, database_url: str = "", **settings: Any) -> tuple[Any, Any]:
+    """The app over a migrated database holding the bench layout, its clock frozen at NOW."""
+    from config.app import app_services, create_app
+    from config.db import make_engine
+
+    url = database_url or f"sqlite:///{tmp}/bench.sqlite"
+    layout = Path(tmp) / "layout.toml"
+    layout.write_text(layout_toml(), encoding="utf-8")
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    app = create_app(
+        settings=Settings(
+            instance_path=Path(tmp),
+            database_url=url,
+            secret_key="bench",
+            layout_file=str(layout),
+            scheduler_enabled=False,
+            **settings,
+        )
+    )
+    services = app_services(app)
+    services.clock = Clock()
+    services.clock.freeze(NOW)
+    services.publisher._clock = services.clock.now
+    with services.uow_factory() as uow:
+        apply_layout(uow.session, load_layout(layout))
+        uow.commit()
+    return app, services
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iterations", type=int, default=400)
@@ -348,31 +380,8 @@ def main() -> None:
     def progress(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    from config.app import app_services, create_app
-    from config.db import make_engine
-
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.sqlite"
-        layout = Path(tmp) / "layout.toml"
-        layout.write_text(layout_toml(), encoding="utf-8")
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        settings = Settings(
-            instance_path=Path(tmp),
-            database_url=url,
-            secret_key="bench",
-            layout_file=str(layout),
-            scheduler_enabled=False,
-        )
-        app = create_app(settings=settings)
-        services = app_services(app)
-        services.clock = Clock()
-        services.clock.freeze(NOW)
-        services.publisher._clock = services.clock.now
-        with services.uow_factory() as uow:
-            apply_layout(uow.session, load_layout(layout))
-            uow.commit()
+        app, services = hospital_app(tmp, args.database_url)
         progress(f"building the hospital on {services.engine.dialect.name} ...")
         started = time.perf_counter()
         stays = build_hospital(services, progress)

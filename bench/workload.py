@@ -27,11 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.board_alerts import NOW, build_hospital, layout_toml, line, percentile  # noqa: E402
-from config.clock import Clock  # noqa: E402
-from config.layout import apply_layout, load_layout  # noqa: E402
-from config.migrate import upgrade  # noqa: E402
-from config.settings import Settings  # noqa: E402
+from bench.board_alerts import NOW, build_hospital, hospital_app, line, percentile  # noqa: E402
 from whiteboard import clinical_commands as cc  # noqa: E402
 
 NURSES_PER_WARD = 3
@@ -91,34 +87,11 @@ def main() -> None:
 
     from sqlalchemy import select
 
-    from config.app import app_services, create_app
-    from config.db import make_engine
     from whiteboard.models import Ward
     from whiteboard.web.workload import current_workload
 
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.sqlite"
-        layout = Path(tmp) / "layout.toml"
-        layout.write_text(layout_toml(), encoding="utf-8")
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        settings = Settings(
-            instance_path=Path(tmp),
-            database_url=url,
-            secret_key="bench",
-            layout_file=str(layout),
-            scheduler_enabled=False,
-            board_push_enabled=False,
-        )
-        app = create_app(settings=settings)
-        services = app_services(app)
-        services.clock = Clock()
-        services.clock.freeze(NOW)
-        services.publisher._clock = services.clock.now
-        with services.uow_factory() as uow:
-            apply_layout(uow.session, load_layout(layout))
-            uow.commit()
+        app, services = hospital_app(tmp, args.database_url, board_push_enabled=False)
         progress(f"building the hospital on {services.engine.dialect.name} ...")
         stays = build_hospital(services, progress)
         allocated = allocate(services)
