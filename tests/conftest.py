@@ -115,15 +115,20 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return _make_settings(tmp_path, database_url)
 
 
-@pytest.fixture
-def app(settings: Settings):  # type: ignore[no-untyped-def]
+def laid_out_app(settings: Settings):  # type: ignore[no-untyped-def]
+    """The app with the test hospital's wards and beds in its database."""
     app = create_app(settings=settings)
-    services = app_services(app)
-    with services.uow_factory() as uow:
+    with app_services(app).uow_factory() as uow:
         apply_layout(uow.session, load_layout(settings.layout_file))
         uow.commit()
+    return app
+
+
+@pytest.fixture
+def app(settings: Settings):  # type: ignore[no-untyped-def]
+    app = laid_out_app(settings)
     yield app
-    services.stop()
+    app_services(app).stop()
 
 
 @pytest.fixture
@@ -178,14 +183,9 @@ def live_server(app) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def sqlite_app(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
     """An app on SQLite only, for tests whose subject is not the database (browser, socket)."""
-    settings = _make_settings(tmp_path, sqlite_url)
-    app = create_app(settings=settings)
-    services = app_services(app)
-    with services.uow_factory() as uow:
-        apply_layout(uow.session, load_layout(settings.layout_file))
-        uow.commit()
+    app = laid_out_app(_make_settings(tmp_path, sqlite_url))
     yield app
-    services.stop()
+    app_services(app).stop()
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
-from config.app import app_services, create_app
-from config.layout import apply_layout, load_layout
+from config.app import app_services
 from integration.hl7.header import read_header
 from integration.mllp.client import MllpClient
 from integration.outbound.queue import OutboundMessage
@@ -29,6 +28,7 @@ from mpi.gp_feed import HEADER, import_file
 from mpi.models import Patient, PatientIdentifier
 from mpi.resolve import resolve_identity
 from tests.board_socket import BoardSocket
+from tests.conftest import laid_out_app
 from tests.hl7_builder import ack_code, adt
 from tests.split_site import ROOT, Board
 from whiteboard.auth.audit_model import AuditEntry
@@ -49,13 +49,9 @@ def app(settings, tmp_path: Path):  # type: ignore[no-untyped-def]
         "".join(f'[destinations.{n}]\nhost = "127.0.0.1"\nport = 9\n' for n in SUBSCRIBERS)
         + f"[subscribers]\npatient_changes = {list(SUBSCRIBERS)!r}\n".replace("'", '"')
     )
-    app = create_app(settings=settings.replace(hl7_destinations_file=str(dest_file)))
-    services = app_services(app)
-    with services.uow_factory() as uow:
-        apply_layout(uow.session, load_layout(settings.layout_file))
-        uow.commit()
+    app = laid_out_app(settings.replace(hl7_destinations_file=str(dest_file)))
     yield app
-    services.stop()
+    app_services(app).stop()
 
 
 @pytest.fixture
