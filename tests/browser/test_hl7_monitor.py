@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from config.layout import Layout, WardSpec, apply_layout
 from tests.auth_helpers import StaffMaker, sign_on_page
@@ -21,8 +22,8 @@ def test_search_show_and_replay(page, sqlite_live_server):
     page.goto(f"{sqlite_live_server.url}/hl7/monitor")
     page.fill("input[name=control_id]", "MON-OK")
     page.click("button[type=submit]")
-    page.wait_for_selector("#messages tbody tr >> nth=0")
-    assert page.locator("#messages tbody tr").count() == 1
+    # The unfiltered list may still be showing: wait for the search's answer, one row.
+    expect(page.locator("#messages tbody tr")).to_have_count(1)
     page.click("#messages tbody tr")
     page.wait_for_selector("#detail:not([hidden])")
     assert "<b>BOLD</b>" in page.locator("#raw").inner_text()  # shown as text, not markup
