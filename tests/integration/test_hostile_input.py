@@ -91,7 +91,8 @@ def segment(ack: bytes, name: bytes) -> list[bytes]:
 def check_answer(raw: bytes, ack: bytes | None) -> None:
     if ack is None:
         return
-    assert ack.startswith(b"MSH"), ack
+    # A frame that starts like a batch (FHS/BHS) is answered with a batch ACK around the ACK.
+    assert ack.startswith((b"MSH", b"BHS", b"FHS")), ack
     code = segment(ack, b"MSA")[1]
     assert code in {b"AA", b"CA", b"AE", b"AR"}, ack
     if code in {b"AE", b"AR"}:
