@@ -56,6 +56,12 @@ _N = PatientName.__table__.c  # type: ignore[attr-defined]
 _A = PatientAddress.__table__.c  # type: ignore[attr-defined]
 _R = ReviewPair.__table__.c  # type: ignore[attr-defined]
 
+_CAPPED_BLOCKS = text(
+    "SELECT k.key, b.patient_id FROM unnest(CAST(:keys AS varchar[])) AS k(key) "
+    "CROSS JOIN LATERAL (SELECT patient_id FROM mpi_blocking_key WHERE key = k.key "
+    "ORDER BY patient_id LIMIT :n) AS b ORDER BY k.key, b.patient_id"
+)
+
 # The patient columns a feed row can change (all written back for a changed patient): the
 # identity columns a merge chooses between and an unmerge restores.
 MUTABLE = MERGE_FIELDS
@@ -184,7 +190,13 @@ class PatientIds:
 class ChunkView:
     """Read-ahead caches, lazy loads and pending writes for one chunk."""
 
-    def __init__(self, conn: Connection, actor: str, cache: PreparedCache | None = None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        actor: str,
+        cache: PreparedCache | None = None,
+        block_cap: int | None = None,
+    ) -> None:
         self.conn = conn
         self.actor = actor
         self.cache = cache or PreparedCache()
@@ -194,6 +206,14 @@ class ChunkView:
         self.nhs: dict[str, set[int]] = {}  # live patients holding a (valid) NHS number
         self.nhs_added: dict[str, set[int]] = defaultdict(set)
         self.blocks: dict[str, list[int]] = {}  # key -> members as stored (sorted by patient)
+        # Blocks are read up to ``block_cap`` members (``max_block + 1``): a key holding that
+        # many is over-full and skipped by every search, so the rest of it is never read --
+        # unless this chunk took the key off a stored member (``lost``), when it could drop
+        # back under the cap and is read in full.
+        self.block_cap = block_cap
+        self.full: set[str] = set()
+        self.lost: set[str] = set()
+        self.stored_keys: dict[int, set[str]] = {}  # existing patients' keys as stored
         # Patients whose keys this chunk re-computed, by key: their stored keys no longer count.
         self.block_added: dict[str, set[int]] = defaultdict(set)
         self.rekeyed: set[int] = set()
@@ -322,21 +342,53 @@ class ChunkView:
 
     def load_blocks(self, keys: Iterable[str]) -> None:
         todo = [k for k in dict.fromkeys(keys) if k not in self.blocks]
+        self._read_blocks(todo, self.block_cap)
+
+    def _read_blocks(self, todo: list[str], cap: int | None) -> None:
         for key in todo:
             self.blocks[key] = []
+            self.full.discard(key)
+        pg = self.conn.dialect.name == "postgresql"
         for part in batches(sorted(todo)):
-            for key, pid in self.conn.execute(
-                select(_K.key, _K.patient_id)
-                .where(self._among(_K.key, part))
-                .order_by(_K.key, _K.patient_id)
-            ):
+            if cap is not None and pg:
+                # The lowest ``cap`` members of each key: an index range read each, however
+                # large the block (a JOHN SMITH key in a city-sized index).
+                rows = self.conn.execute(_CAPPED_BLOCKS, {"keys": part, "n": cap})
+            else:
+                rows = self.conn.execute(
+                    select(_K.key, _K.patient_id)
+                    .where(self._among(_K.key, part))
+                    .order_by(_K.key, _K.patient_id)
+                )
+            for key, pid in rows:
                 self.blocks[key].append(pid)
+        if cap is not None:
+            for key in todo:
+                members = self.blocks[key]
+                if len(members) >= cap:
+                    del members[cap:]
+                    self.full.add(key)
+
+    def load_stored_keys(self, ids: Iterable[int]) -> None:
+        """The stored keys of existing patients this chunk may re-key (one query)."""
+        todo = [
+            i for i in dict.fromkeys(ids) if i not in self.stored_keys and i not in self.new_ids
+        ]
+        for pid in todo:
+            self.stored_keys[pid] = set()
+        for part in batches(todo):
+            for pid, key in self.conn.execute(
+                select(_K.patient_id, _K.key).where(self._among(_K.patient_id, part))
+            ):
+                self.stored_keys[pid].add(key)
 
     def members(self, key: str) -> Sequence[int]:
         """Who holds this key now: as stored, except patients this chunk re-keyed, whose
         membership is their new key set (so a key they lost no longer finds them)."""
         if key not in self.blocks:
             self.load_blocks([key])
+        if key in self.full and key in self.lost:
+            self._read_blocks([key], None)
         base = self.blocks[key]
         added = self.block_added.get(key)
         rekeyed = self.rekeyed
@@ -347,8 +399,13 @@ class ChunkView:
 
     def hits(self, keys: Iterable[str], max_block: int) -> Counter[int]:
         """``mpi.resolve.candidate_hits`` over the view (same key order, same member order)."""
+        if self.block_cap is not None and max_block >= self.block_cap:
+            raise ValueError(f"max_block {max_block} needs blocks read beyond {self.block_cap}")
         found: Counter[int] = Counter()
+        full, lost = self.full, self.lost
         for key in sorted(keys):
+            if key in full and key not in lost:
+                continue  # over-full as stored, and no stored member has left it
             members = self.members(key)
             if len(members) <= max_block:
                 found.update(members)
@@ -403,6 +460,10 @@ class ChunkView:
     def set_keys(self, patient: PatientState, wanted: set[str]) -> None:
         """The patient's keys are now exactly ``wanted`` (what the database held is read once,
         for the whole chunk, when it is written)."""
+        if patient.id not in self.new_ids:
+            if patient.id not in self.stored_keys:
+                self.load_stored_keys([patient.id])
+            self.lost.update(self.stored_keys[patient.id] - wanted)
         for key in (patient.keys or set()) - wanted:
             self.block_added[key].discard(patient.id)
         for key in wanted:
@@ -522,7 +583,7 @@ class ChunkView:
             )
         self._insert(PatientName.__table__, self.names_out)
         self._insert(PatientAddress.__table__, self.addresses_out)
-        stored = self._stored_keys([pid for pid in self.rekeyed if pid not in self.new_ids])
+        stored = self.stored_keys  # every re-keyed existing patient's (read by set_keys)
         gone, added = [], []
         for pid in sorted(self.rekeyed):
             keys = self.patients[pid].keys or set()
@@ -575,15 +636,6 @@ class ChunkView:
         with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row([json.dumps(row[n]) if n in json_cols else row[n] for n in names])
-
-    def _stored_keys(self, ids: list[int]) -> dict[int, set[str]]:
-        stored: dict[int, set[str]] = defaultdict(set)
-        for part in batches(ids):
-            for pid, key in self.conn.execute(
-                select(_K.patient_id, _K.key).where(self._among(_K.patient_id, part))
-            ):
-                stored[pid].add(key)
-        return stored
 
 
 def _patient_row(p: PatientState, now: Any) -> dict[str, Any]:

@@ -89,7 +89,9 @@ def import_chunks(
                 todo.append(_prepare_row(feed))
         if todo:
             with services.uow_factory() as uow:
-                view = ChunkView(uow.session.connection(), SOURCE, cache)
+                view = ChunkView(
+                    uow.session.connection(), SOURCE, cache, block_cap=config.max_block + 1
+                )
                 chunk = _Chunk(view, config, authoritative, bound)
                 chunk.read_ahead(todo)
                 for row in todo:
@@ -134,6 +136,7 @@ class _Chunk:
         known = {s.patient_id for s in view.idents.values() if s is not None}
         known.update(pid for ids in view.nhs.values() for pid in ids)
         view.load_patients(known)
+        view.load_stored_keys(known)  # the records these rows update are re-keyed
         searching = []
         for r in rows:
             if r.placeholder or self._exact_in_store(r):
