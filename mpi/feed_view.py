@@ -62,6 +62,12 @@ _CAPPED_BLOCKS = text(
     "ORDER BY patient_id LIMIT :n) AS b ORDER BY k.key, b.patient_id"
 )
 
+_IDENTIFIERS = text(
+    "SELECT i.id, i.authority, i.value, i.patient_id, i.link_state, i.source_hash "
+    "FROM unnest(CAST(:authorities AS varchar[]), CAST(:vals AS varchar[])) AS w(a, v) "
+    "JOIN patient_identifier AS i ON i.authority = w.a AND i.value = w.v"
+)
+
 # The patient columns a feed row can change (all written back for a changed patient): the
 # identity columns a merge chooses between and an unmerge restores.
 MUTABLE = MERGE_FIELDS
@@ -206,14 +212,15 @@ class ChunkView:
         self.nhs: dict[str, set[int]] = {}  # live patients holding a (valid) NHS number
         self.nhs_added: dict[str, set[int]] = defaultdict(set)
         self.blocks: dict[str, list[int]] = {}  # key -> members as stored (sorted by patient)
-        # Blocks are read up to ``block_cap`` members (``max_block + 1``): a key holding that
-        # many is over-full and skipped by every search, so the rest of it is never read --
-        # unless this chunk took the key off a stored member (``lost``), when it could drop
-        # back under the cap and is read in full.
+        # Blocks are read up to ``block_cap`` members (``max_block + 1``, the lowest ids): a
+        # key holding that many is over-full and skipped by every search, so the rest of it is
+        # never read. While every member read still holds the key, the block still has at
+        # least the cap; once this chunk takes the key off one of them (``lost``) the block
+        # could drop back under it, and is read again in full.
         self.block_cap = block_cap
         self.full: set[str] = set()
         self.lost: set[str] = set()
-        self.stored_keys: dict[int, set[str]] = {}  # existing patients' keys as stored
+        self.in_full: dict[int, list[str]] = defaultdict(list)  # member read -> full keys
         # Patients whose keys this chunk re-computed, by key: their stored keys no longer count.
         self.block_added: dict[str, set[int]] = defaultdict(set)
         self.rekeyed: set[int] = set()
@@ -242,6 +249,19 @@ class ChunkView:
             return
         for pair in todo:
             self.idents[pair] = None
+        if self.conn.dialect.name == "postgresql":
+            # One statement for every authority (a GP list names dozens of practices): the
+            # (authority, value) pairs as two arrays, joined on the unique index.
+            for part in batches(todo):
+                rows = self.conn.execute(
+                    _IDENTIFIERS,
+                    {"authorities": [a for a, _ in part], "vals": [v for _, v in part]},
+                )
+                for ident_id, authority, value, patient_id, state, digest in rows:
+                    self.idents[(authority, value)] = IdentState(
+                        ident_id, patient_id, state, digest
+                    )
+            return
         by_authority: dict[str, list[str]] = defaultdict(list)
         for authority, value in todo:
             by_authority[authority].append(value)
@@ -368,19 +388,10 @@ class ChunkView:
                 if len(members) >= cap:
                     del members[cap:]
                     self.full.add(key)
-
-    def load_stored_keys(self, ids: Iterable[int]) -> None:
-        """The stored keys of existing patients this chunk may re-key (one query)."""
-        todo = [
-            i for i in dict.fromkeys(ids) if i not in self.stored_keys and i not in self.new_ids
-        ]
-        for pid in todo:
-            self.stored_keys[pid] = set()
-        for part in batches(todo):
-            for pid, key in self.conn.execute(
-                select(_K.patient_id, _K.key).where(self._among(_K.patient_id, part))
-            ):
-                self.stored_keys[pid].add(key)
+                    for pid in members:
+                        self.in_full[pid].append(key)
+                        if pid in self.rekeyed and key not in (self.patients[pid].keys or ()):
+                            self.lost.add(key)
 
     def members(self, key: str) -> Sequence[int]:
         """Who holds this key now: as stored, except patients this chunk re-keyed, whose
@@ -460,10 +471,7 @@ class ChunkView:
     def set_keys(self, patient: PatientState, wanted: set[str]) -> None:
         """The patient's keys are now exactly ``wanted`` (what the database held is read once,
         for the whole chunk, when it is written)."""
-        if patient.id not in self.new_ids:
-            if patient.id not in self.stored_keys:
-                self.load_stored_keys([patient.id])
-            self.lost.update(self.stored_keys[patient.id] - wanted)
+        self.lost.update(k for k in self.in_full.get(patient.id, ()) if k not in wanted)
         for key in (patient.keys or set()) - wanted:
             self.block_added[key].discard(patient.id)
         for key in wanted:
@@ -583,7 +591,7 @@ class ChunkView:
             )
         self._insert(PatientName.__table__, self.names_out)
         self._insert(PatientAddress.__table__, self.addresses_out)
-        stored = self.stored_keys  # every re-keyed existing patient's (read by set_keys)
+        stored = self._stored_keys([pid for pid in self.rekeyed if pid not in self.new_ids])
         gone, added = [], []
         for pid in sorted(self.rekeyed):
             keys = self.patients[pid].keys or set()
@@ -636,6 +644,15 @@ class ChunkView:
         with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row([json.dumps(row[n]) if n in json_cols else row[n] for n in names])
+
+    def _stored_keys(self, ids: list[int]) -> dict[int, set[str]]:
+        stored: dict[int, set[str]] = defaultdict(set)
+        for part in batches(ids):
+            for pid, key in self.conn.execute(
+                select(_K.patient_id, _K.key).where(self._among(_K.patient_id, part))
+            ):
+                stored[pid].add(key)
+        return stored
 
 
 def _patient_row(p: PatientState, now: Any) -> dict[str, Any]:

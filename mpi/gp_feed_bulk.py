@@ -136,7 +136,6 @@ class _Chunk:
         known = {s.patient_id for s in view.idents.values() if s is not None}
         known.update(pid for ids in view.nhs.values() for pid in ids)
         view.load_patients(known)
-        view.load_stored_keys(known)  # the records these rows update are re-keyed
         searching = []
         for r in rows:
             if r.placeholder or self._exact_in_store(r):
