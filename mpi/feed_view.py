@@ -56,6 +56,18 @@ _N = PatientName.__table__.c  # type: ignore[attr-defined]
 _A = PatientAddress.__table__.c  # type: ignore[attr-defined]
 _R = ReviewPair.__table__.c  # type: ignore[attr-defined]
 
+_CAPPED_BLOCKS = text(
+    "SELECT k.key, b.patient_id FROM unnest(CAST(:keys AS varchar[])) AS k(key) "
+    "CROSS JOIN LATERAL (SELECT patient_id FROM mpi_blocking_key WHERE key = k.key "
+    "ORDER BY patient_id LIMIT :n) AS b ORDER BY k.key, b.patient_id"
+)
+
+_IDENTIFIERS = text(
+    "SELECT i.id, i.authority, i.value, i.patient_id, i.link_state, i.source_hash "
+    "FROM unnest(CAST(:authorities AS varchar[]), CAST(:vals AS varchar[])) AS w(a, v) "
+    "JOIN patient_identifier AS i ON i.authority = w.a AND i.value = w.v"
+)
+
 # The patient columns a feed row can change (all written back for a changed patient): the
 # identity columns a merge chooses between and an unmerge restores.
 MUTABLE = MERGE_FIELDS
@@ -184,7 +196,13 @@ class PatientIds:
 class ChunkView:
     """Read-ahead caches, lazy loads and pending writes for one chunk."""
 
-    def __init__(self, conn: Connection, actor: str, cache: PreparedCache | None = None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        actor: str,
+        cache: PreparedCache | None = None,
+        block_cap: int | None = None,
+    ) -> None:
         self.conn = conn
         self.actor = actor
         self.cache = cache or PreparedCache()
@@ -194,6 +212,15 @@ class ChunkView:
         self.nhs: dict[str, set[int]] = {}  # live patients holding a (valid) NHS number
         self.nhs_added: dict[str, set[int]] = defaultdict(set)
         self.blocks: dict[str, list[int]] = {}  # key -> members as stored (sorted by patient)
+        # Blocks are read up to ``block_cap`` members (``max_block + 1``, the lowest ids): a
+        # key holding that many is over-full and skipped by every search, so the rest of it is
+        # never read. While every member read still holds the key, the block still has at
+        # least the cap; once this chunk takes the key off one of them (``lost``) the block
+        # could drop back under it, and is read again in full.
+        self.block_cap = block_cap
+        self.full: set[str] = set()
+        self.lost: set[str] = set()
+        self.in_full: dict[int, list[str]] = defaultdict(list)  # member read -> full keys
         # Patients whose keys this chunk re-computed, by key: their stored keys no longer count.
         self.block_added: dict[str, set[int]] = defaultdict(set)
         self.rekeyed: set[int] = set()
@@ -222,6 +249,19 @@ class ChunkView:
             return
         for pair in todo:
             self.idents[pair] = None
+        if self.conn.dialect.name == "postgresql":
+            # One statement for every authority (a GP list names dozens of practices): the
+            # (authority, value) pairs as two arrays, joined on the unique index.
+            for part in batches(todo):
+                rows = self.conn.execute(
+                    _IDENTIFIERS,
+                    {"authorities": [a for a, _ in part], "vals": [v for _, v in part]},
+                )
+                for ident_id, authority, value, patient_id, state, digest in rows:
+                    self.idents[(authority, value)] = IdentState(
+                        ident_id, patient_id, state, digest
+                    )
+            return
         by_authority: dict[str, list[str]] = defaultdict(list)
         for authority, value in todo:
             by_authority[authority].append(value)
@@ -322,21 +362,44 @@ class ChunkView:
 
     def load_blocks(self, keys: Iterable[str]) -> None:
         todo = [k for k in dict.fromkeys(keys) if k not in self.blocks]
+        self._read_blocks(todo, self.block_cap)
+
+    def _read_blocks(self, todo: list[str], cap: int | None) -> None:
         for key in todo:
             self.blocks[key] = []
+            self.full.discard(key)
+        pg = self.conn.dialect.name == "postgresql"
         for part in batches(sorted(todo)):
-            for key, pid in self.conn.execute(
-                select(_K.key, _K.patient_id)
-                .where(self._among(_K.key, part))
-                .order_by(_K.key, _K.patient_id)
-            ):
+            if cap is not None and pg:
+                # The lowest ``cap`` members of each key: an index range read each, however
+                # large the block (a JOHN SMITH key in a city-sized index).
+                rows = self.conn.execute(_CAPPED_BLOCKS, {"keys": part, "n": cap})
+            else:
+                rows = self.conn.execute(
+                    select(_K.key, _K.patient_id)
+                    .where(self._among(_K.key, part))
+                    .order_by(_K.key, _K.patient_id)
+                )
+            for key, pid in rows:
                 self.blocks[key].append(pid)
+        if cap is not None:
+            for key in todo:
+                members = self.blocks[key]
+                if len(members) >= cap:
+                    del members[cap:]
+                    self.full.add(key)
+                    for pid in members:
+                        self.in_full[pid].append(key)
+                        if pid in self.rekeyed and key not in (self.patients[pid].keys or ()):
+                            self.lost.add(key)
 
     def members(self, key: str) -> Sequence[int]:
         """Who holds this key now: as stored, except patients this chunk re-keyed, whose
         membership is their new key set (so a key they lost no longer finds them)."""
         if key not in self.blocks:
             self.load_blocks([key])
+        if key in self.full and key in self.lost:
+            self._read_blocks([key], None)
         base = self.blocks[key]
         added = self.block_added.get(key)
         rekeyed = self.rekeyed
@@ -347,8 +410,13 @@ class ChunkView:
 
     def hits(self, keys: Iterable[str], max_block: int) -> Counter[int]:
         """``mpi.resolve.candidate_hits`` over the view (same key order, same member order)."""
+        if self.block_cap is not None and max_block >= self.block_cap:
+            raise ValueError(f"max_block {max_block} needs blocks read beyond {self.block_cap}")
         found: Counter[int] = Counter()
+        full, lost = self.full, self.lost
         for key in sorted(keys):
+            if key in full and key not in lost:
+                continue  # over-full as stored, and no stored member has left it
             members = self.members(key)
             if len(members) <= max_block:
                 found.update(members)
@@ -403,6 +471,7 @@ class ChunkView:
     def set_keys(self, patient: PatientState, wanted: set[str]) -> None:
         """The patient's keys are now exactly ``wanted`` (what the database held is read once,
         for the whole chunk, when it is written)."""
+        self.lost.update(k for k in self.in_full.get(patient.id, ()) if k not in wanted)
         for key in (patient.keys or set()) - wanted:
             self.block_added[key].discard(patient.id)
         for key in wanted:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from mpi.feed_events import FeedAnnouncements, announced_fields, board_day
 from mpi.feed_view import ChunkView, PatientState, PreparedCache
 from mpi.matching.blocking import blocking_keys
+from mpi.matching.bound import ScoreBound
 from mpi.matching.decide import MatchDecision, best_matches, score_pair
 from mpi.matching.prepared import PreparedRecord, prepare
 from mpi.models import NHS_AUTHORITY
@@ -74,6 +75,7 @@ def import_chunks(
     so events are only ever held for one chunk."""
     authoritative = frozenset({"address", "postcode", "gp_practice_code"})
     cache = PreparedCache()
+    bound = ScoreBound.for_model(config.model)
     while True:
         batch = list(islice(rows, chunk_size or CHUNK))
         if not batch:
@@ -87,8 +89,10 @@ def import_chunks(
                 todo.append(_prepare_row(feed))
         if todo:
             with services.uow_factory() as uow:
-                view = ChunkView(uow.session.connection(), SOURCE, cache)
-                chunk = _Chunk(view, config, authoritative)
+                view = ChunkView(
+                    uow.session.connection(), SOURCE, cache, block_cap=config.max_block + 1
+                )
+                chunk = _Chunk(view, config, authoritative, bound)
                 chunk.read_ahead(todo)
                 for row in todo:
                     chunk.apply(row, counts)
@@ -111,9 +115,16 @@ def _prepare_row(feed: FeedRow) -> _Row:
 
 
 class _Chunk:
-    def __init__(self, view: ChunkView, config: MatchConfig, authoritative: frozenset[str]):
+    def __init__(
+        self,
+        view: ChunkView,
+        config: MatchConfig,
+        authoritative: frozenset[str],
+        bound: ScoreBound | None = None,
+    ):
         self.view = view
         self.config = config
+        self.bound = bound or ScoreBound.for_model(config.model)
         self.authoritative = authoritative
         self.changed = FeedAnnouncements()
 
@@ -245,8 +256,12 @@ class _Chunk:
         if not hits:
             return []
         ids = [pid for pid, _ in hits.most_common(self.config.max_candidates)]
-        candidates = self.view.live_records(ids)
         config = self.config
+        # Only candidates that can reach the review zone can be in the result (best_matches
+        # drops the new-person zone), so the rest are not scored: same decisions, less work.
+        candidates = self.bound.within_reach(
+            r.incoming, self.view.live_records(ids), config.thresholds.review
+        )
         return best_matches(
             r.incoming, candidates, config.model, config.thresholds, limit=config.limit
         )

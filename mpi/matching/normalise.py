@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = [
     "compact_name",
@@ -52,6 +53,13 @@ def fold_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+# Names, postcodes and address lines repeat across records (a 1.4 million-row GP list holds a
+# few thousand distinct names), and preparing a record normalises each of them several times:
+# the string-level results are cached (bounded), so a record costs dictionary look-ups.
+_CACHE = 1 << 17
+
+
+@lru_cache(maxsize=_CACHE)
 def normalise_name(text: str | None) -> str:
     """Upper-case, accent-free, apostrophes removed, hyphens kept without surrounding spaces.
 
@@ -88,6 +96,7 @@ def given_name_tokens(text: str | None) -> tuple[str, ...]:
     return tuple(token.replace("-", "") for token in name.split(" ") if token.strip("-"))
 
 
+@lru_cache(maxsize=_CACHE)
 def normalise_postcode(text: str | None) -> str | None:
     """Upper-case with one space before the inward code ("m415sl" -> "M41 5SL").
 
@@ -113,6 +122,7 @@ def postcode_outward(text: str | None) -> str | None:
     return normalised.split(" ", 1)[0]
 
 
+@lru_cache(maxsize=_CACHE)
 def normalise_address_line(text: str | None) -> str:
     """Upper-case, no punctuation, street words abbreviated ("12 Acre Road" -> "12 ACRE RD")."""
     if not text:

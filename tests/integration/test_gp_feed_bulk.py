@@ -17,6 +17,7 @@ changes nothing and announces nothing.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -26,13 +27,14 @@ from bench.gp_feed_compare import snapshot
 from bench.synthetic_people import generate
 from mpi.audit import IdentityEvent
 from mpi.events import PatientDetailsCorrected
+from mpi.feed_view import ChunkView
 from mpi.gp_feed import HEADER, import_file
 from mpi.gp_feed_run import GpFeedRun
 from mpi.history import BlockingKey, PatientAddress, PatientName
 from mpi.merge import merge_patients
 from mpi.merge_record import MergeRecord
 from mpi.models import Patient, PatientIdentifier
-from mpi.resolve import resolve_identity
+from mpi.resolve import MatchConfig, resolve_identity
 from mpi.review import ReviewPair
 from whiteboard.commands import Identifier, PatientDetails
 
@@ -374,3 +376,53 @@ def test_bulk_feed_decides_like_the_per_row_path_and_a_rerun_changes_nothing(ser
     assert {k: v for k, v in after.items() if k != "runs"} == {
         k: v for k, v in got.items() if k != "runs"
     }
+
+
+def test_bulk_feed_with_small_blocks_decides_like_the_per_row_path(services, tmp_path):
+    """A ``max_block`` of 1 makes every shared key over-full (the bulk path reads at most 2
+    members of a block, the per-row path's ``LIMIT``); the decisions must be the same."""
+    path = _write(tmp_path / "gp.csv", HARD_ROWS, synthetic=240)
+    config = MatchConfig(max_block=1)
+    _seed(services)
+    per_row = _import(services, path, bulk=False, config=config)
+    expected = snapshot(services)
+    for chunk_size in (None, 7):
+        _wipe(services)
+        _seed(services)
+        bulk = _import(services, path, chunk_size=chunk_size, config=config)
+        got = snapshot(services)
+        assert bulk.counts == per_row.counts
+        for part in expected:
+            assert got[part] == expected[part], f"{part} differ (chunk size {chunk_size})"
+
+
+def test_capped_block_is_read_in_full_once_a_stored_member_leaves_it(services):
+    """The feed's rules only ever add keys to a stored record (old names and postcodes stay
+    as history), but the view must stay exact if one is taken away: an over-full block read
+    up to its cap is read again in full when a stored member loses the key."""
+    with services.uow_factory() as uow:
+        s = uow.session
+        ids = []
+        for n in range(4):
+            patient = Patient(family_name=f"P{n}", given_names="X", identifiers=[])
+            s.add(patient)
+            s.flush()
+            ids.append(patient.id)
+        s.add_all(BlockingKey(key=key, patient_id=pid) for pid in ids for key in ("K:A", "K:B"))
+        s.add(BlockingKey(key="K:C", patient_id=ids[0]))
+        uow.commit()
+    with services.uow_factory() as uow:
+        conn = uow.session.connection()
+        capped = ChunkView(conn, "test", block_cap=4)
+        plain = ChunkView(conn, "test")
+        for view in (capped, plain):
+            view.load_patients(ids)
+            view.load_blocks(["K:A", "K:B", "K:C"])
+        assert capped.full == {"K:A", "K:B"} and capped.hits(["K:A", "K:B"], 3) == Counter()
+        assert capped.hits(["K:A", "K:C"], 3) == plain.hits(["K:A", "K:C"], 3)
+        for view in (capped, plain):  # the first record loses K:A: 3 members, under the cap
+            view.set_keys(view.patient(ids[0]), {"K:B", "K:C"})
+        assert capped.lost == {"K:A"}
+        assert capped.hits(["K:A", "K:B", "K:C"], 3) == plain.hits(["K:A", "K:B", "K:C"], 3)
+        assert capped.hits(["K:A"], 3) == Counter(ids[1:])
+        assert capped.members("K:A") == plain.members("K:A") == ids[1:]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.db import utcnow
@@ -112,6 +112,40 @@ def append(session: Session, rows: list[Row]) -> list[AuditEntry]:
     return out
 
 
+def append_rows(session: Session, rows: list[Row]) -> None:
+    """``append`` without building ORM objects: the same chained rows, one executemany.
+
+    For callers that never read the entries back (the unit-of-work hook): a bulk GP-feed
+    chunk announces thousands of patients, and an ORM object each was a sixth of its time."""
+    if not rows:
+        return
+    session.flush()  # pending ORM rows first, as append's flush would have written them
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    prev = session.scalars(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    prev = prev or GENESIS
+    values = []
+    for actor, role, action, patient_id, workstation, detail in rows:
+        at = utcnow()
+        actor, workstation = actor[:80], workstation[:64]
+        digest = entry_hash(prev, at, actor, role, action, patient_id, workstation, detail)
+        values.append(
+            {
+                "at": at,
+                "actor": actor,
+                "actor_role": role,
+                "action": action,
+                "patient_id": patient_id,
+                "workstation": workstation,
+                "detail": detail,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    session.execute(insert(AuditEntry.__table__), values)  # type: ignore[arg-type]
+
+
 def audit_record_changes(session: Session, events: list[Any]) -> None:
     """Unit-of-work hook: every change to a patient's record (HL7 or web command) is audited
     in the same transaction as the change, so neither can exist without the other."""
@@ -130,8 +164,7 @@ def audit_record_changes(session: Session, events: list[Any]) -> None:
         rows.append(
             (actor, role, action, patient_id, workstation, json.dumps(detail, sort_keys=True))
         )
-    if rows:
-        append(session, rows)
+    append_rows(session, rows)
 
 
 class AuditLog:
