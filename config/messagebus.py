@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -50,6 +51,7 @@ class MessageBus:
         self,
         items: Iterable[tuple[Any, Callable[[Session], None] | None]],
         budget_seconds: float | None = None,
+        each: Callable[[], AbstractContextManager[Any]] = nullcontext,
     ) -> list[tuple[Any, BaseException | None]]:
         """Run several commands in one transaction, each in its own savepoint.
 
@@ -57,7 +59,9 @@ class MessageBus:
         command that raises is rolled back to its savepoint alone, with its events, and its
         exception returned in its place; the others commit. With ``budget_seconds`` the batch
         stops early once that much time has passed, so the write lock is not held for long;
-        the result then covers only a prefix of ``items``.
+        the result then covers only a prefix of ``items``. ``each`` wraps every command's own
+        work (handler, ``also`` and the savepoint's release), and nothing else: the HL7 applier
+        uses it to let a waiting journal commit interrupt a command, never the batch's commit.
         """
         started = time.perf_counter()
         results: list[tuple[Any, BaseException | None]] = []
@@ -78,12 +82,15 @@ class MessageBus:
                 mark = uow.event_mark()
                 savepoint = uow.session.begin_nested()
                 try:
-                    result = handler(command, uow)
-                    if also is not None:
-                        also(uow.session)
-                    savepoint.commit()
+                    with each():
+                        result = handler(command, uow)
+                        if also is not None:
+                            also(uow.session)
+                        savepoint.commit()
                 except Exception as exc:
-                    if savepoint.is_active:
+                    # A flush that failed inside the savepoint leaves it deactivated but still
+                    # the session's transaction: rolling it back closes it, and the batch goes on.
+                    if savepoint.is_active or uow.session.get_nested_transaction() is savepoint:
                         savepoint.rollback()
                     uow.discard_events_since(mark)
                     results.append((None, exc))

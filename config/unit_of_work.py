@@ -97,6 +97,7 @@ class UnitOfWorkFactory:
 
     def __init__(self, engine: Engine, before_commit: tuple[BeforeCommitHook, ...] = ()) -> None:
         is_sqlite = engine.dialect.name == "sqlite"
+        self.engine = engine
         bind = engine.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite else engine
         self._bind = bind
         self._sessions = sessionmaker(bind=bind, expire_on_commit=False)

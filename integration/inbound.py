@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from config.db import utcnow
 from config.messagebus import MessageBus
@@ -62,6 +64,11 @@ class AlreadyApplied(Exception):
     """Another thread or process applied this journal entry first."""
 
 
+class Preempted(Exception):
+    """SQLite: a message is waiting for its journal commit, so the command being applied gives
+    way. It is rolled back to its savepoint (with its events) and applied in the next batch."""
+
+
 @dataclass(frozen=True)
 class Rejection:
     """A journal entry that cannot become a command (AR); recorded after the batch."""
@@ -82,6 +89,9 @@ class InboundPipeline:
     # many that a batch cut short by a waiting ACK wastes much work (the rest is kept).
     PREPARE_AHEAD = 64
     CHECKPOINT_SECONDS = 0.1
+    # A message given way this many times in a row is then applied to the end, so that the
+    # applier makes progress however busy the senders are.
+    MAX_PREEMPTIONS = 2
 
     def __init__(
         self,
@@ -99,7 +109,16 @@ class InboundPipeline:
         self.writer = JournalWriter(uow_factory)
         self._translated: dict[int, tuple[Job, Any, bytes, str] | Rejection] = {}
         self.writer.after_commit = self._hand_to_applier
-        yield_to_writer = self.writer.wait_quiet if uow_factory.single_writer else None
+        # SQLite: while the applier's command holds the one write lock, an ACK waits for it;
+        # a command may be interrupted at its next statement instead (``_give_way``).
+        self._may_preempt = False
+        self._preemptible_thread: int | None = None
+        self._preempted_in_a_row = 0
+        self.preemptions = 0  # commands that gave way to a journal commit (and ran again)
+        self._engine = uow_factory.engine if uow_factory.single_writer else None
+        if self._engine is not None:
+            event.listen(self._engine, "before_cursor_execute", self._give_way)
+        yield_to_writer = self._yield_to_journal if uow_factory.single_writer else None
         self.applier = Applier(
             self.apply_batch,
             before_each=yield_to_writer,
@@ -107,6 +126,36 @@ class InboundPipeline:
             after_each=self._checkpoint if uow_factory.single_writer else None,
         )
         self._last_checkpoint = 0.0
+
+    def _yield_to_journal(self) -> None:
+        """Before each apply transaction (SQLite): let waiting journal commits go first. A batch
+        that started only because the senders never paused (``wait_quiet``'s patience ran out)
+        is not interrupted: the applier must make progress."""
+        self._may_preempt = self.writer.wait_quiet()
+
+    def _give_way(self, *_args: Any) -> None:
+        """``before_cursor_execute`` (SQLite): inside a preemptible command of the applier, a
+        message waiting for its journal commit interrupts the command at its next statement.
+
+        Without this an ACK waits for the whole apply of the message in progress (several ms
+        of ORM work holding SQLite's single write lock); with it, for one statement and a
+        rollback to the command's savepoint. The command is applied again in the next batch,
+        so nothing about what it does or when its events are published changes.
+        """
+        if self._preemptible_thread == threading.get_ident() and self.writer.waiting():
+            raise Preempted
+
+    @contextmanager
+    def _preemptible(self) -> Iterator[None]:
+        """Around one command's own work in a batch (never the batch's commit or its hooks)."""
+        if not self._may_preempt or self._preempted_in_a_row >= self.MAX_PREEMPTIONS:
+            yield
+            return
+        self._preemptible_thread = threading.get_ident()
+        try:
+            yield
+        finally:
+            self._preemptible_thread = None
 
     def _checkpoint(self) -> None:
         """SQLite: copy the write-ahead log into the database from the applier's thread, after
@@ -135,6 +184,10 @@ class InboundPipeline:
     def stop(self) -> None:
         self.writer.stop()
         self.applier.stop()
+        if self._engine is not None and event.contains(
+            self._engine, "before_cursor_execute", self._give_way
+        ):
+            event.remove(self._engine, "before_cursor_execute", self._give_way)
 
     def process(self, raw: bytes, peer: str = "") -> Outcome:
         now = self.clock()
@@ -254,9 +307,10 @@ class InboundPipeline:
         Returns outcomes for a prefix of ``jobs`` (all of them without a budget); the caller
         keeps the rest for its next batch. Messages are parsed and translated before the
         transaction starts (pure CPU work that need not hold SQLite's one write lock); on
-        SQLite the batch also ends at the next message boundary once a received message is
-        waiting for its journal commit, so an ACK waits for at most one message's apply.
-        Rejections are recorded after the batch commits (in their own transaction).
+        SQLite the batch also ends once a received message is waiting for its journal commit:
+        at the next message boundary, or (``_give_way``) at the command's next statement, the
+        command rolled back to its savepoint and kept for the next batch. Rejections are
+        recorded after the batch commits (in their own transaction).
         """
         ready = self._prepare_ahead(jobs)
         yield_to_journal = self.uow_factory.single_writer
@@ -274,7 +328,9 @@ class InboundPipeline:
                     yield p[1], self._claimer(p[0], p[2])
 
         try:
-            results = iter(self.bus.handle_batch(commands(), budget_seconds))
+            results = iter(
+                self.bus.handle_batch(commands(), budget_seconds, each=self._preemptible)
+            )
         finally:
             # What the batch did not reach stays translated for the applier's next batch.
             self._translated = ready
@@ -288,6 +344,13 @@ class InboundPipeline:
             result = next(results, None)
             if result is None:
                 break  # translated, but the budget ran out first: it waits for the next batch
+            if isinstance(result[1], Preempted):
+                # Gave way to a journal commit (rolled back); the last command of this batch.
+                self._preempted_in_a_row += 1
+                self.preemptions += 1
+                ready[p[0].entry_id] = p  # translated already: kept for the next batch
+                break
+            self._preempted_in_a_row = 0
             outcomes.append(self._settle(p[0], p[2], p[3], result[1]))
         return outcomes
 

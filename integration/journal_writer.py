@@ -151,9 +151,9 @@ class JournalWriter:
         quiet_for = time.monotonic() - self._last_submit
         return 0.05 if quiet_for > 0.25 else 0.004
 
-    def wait_quiet(self, gap: float = 0.002, patience: float = 0.5) -> None:
+    def wait_quiet(self, gap: float = 0.002, patience: float = 0.5) -> bool:
         """Block until nothing is waiting for the journal and nothing arrived for ``gap``
-        seconds, or ``patience`` seconds passed.
+        seconds (True), or ``patience`` seconds passed (False).
 
         On SQLite one transaction writes at a time; the applier calls this before each
         transaction so a message waiting for its ACK never queues behind a long apply, and
@@ -162,8 +162,9 @@ class JournalWriter:
         deadline = time.monotonic() + patience
         while time.monotonic() < deadline:
             if self._in_flight <= 0 and time.monotonic() - self._last_submit >= gap:
-                return
+                return True
             time.sleep(gap / 2)
+        return False
 
     def stop(self) -> None:
         """Nothing to stop: commits run in the callers' threads."""
