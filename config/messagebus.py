@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -51,7 +50,7 @@ class MessageBus:
         self,
         items: Iterable[tuple[Any, Callable[[Session], None] | None]],
         budget_seconds: float | None = None,
-        each: Callable[[], AbstractContextManager[Any]] = nullcontext,
+        begin: Callable[[Session], None] | None = None,
     ) -> list[tuple[Any, BaseException | None]]:
         """Run several commands in one transaction, each in its own savepoint.
 
@@ -59,14 +58,16 @@ class MessageBus:
         command that raises is rolled back to its savepoint alone, with its events, and its
         exception returned in its place; the others commit. With ``budget_seconds`` the batch
         stops early once that much time has passed, so the write lock is not held for long;
-        the result then covers only a prefix of ``items``. ``each`` wraps every command's own
-        work (handler, ``also`` and the savepoint's release), and nothing else: the HL7 applier
-        uses it to let a waiting journal commit interrupt a command, never the batch's commit.
+        the result then covers only a prefix of ``items``. ``begin`` runs first in the
+        transaction, outside every savepoint (the HL7 applier moves its messages from the spool
+        into the journal there).
         """
         started = time.perf_counter()
         results: list[tuple[Any, BaseException | None]] = []
         pending = iter(items)  # pulled one at a time: nothing is prepared past the budget
         with self.uow_factory() as uow:
+            if begin is not None:
+                begin(uow.session)
             while True:
                 elapsed = time.perf_counter() - started
                 if budget_seconds is not None and results and elapsed > budget_seconds:
@@ -82,11 +83,10 @@ class MessageBus:
                 mark = uow.event_mark()
                 savepoint = uow.session.begin_nested()
                 try:
-                    with each():
-                        result = handler(command, uow)
-                        if also is not None:
-                            also(uow.session)
-                        savepoint.commit()
+                    result = handler(command, uow)
+                    if also is not None:
+                        also(uow.session)
+                    savepoint.commit()
                 except Exception as exc:
                     # A flush that failed inside the savepoint leaves it deactivated but still
                     # the session's transaction: rolling it back closes it, and the batch goes on.

@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from config.db import utcnow
 from config.messagebus import MessageBus
@@ -54,6 +52,7 @@ from integration.journal import InboundMessage
 from integration.journal_writer import JournalWriter, Stored, row
 from integration.routing import Unroutable, route
 from integration.senders import SenderDirectory
+from integration.spool import Spool
 from integration.translate.adt import TranslationError
 from whiteboard.errors import RecordError
 
@@ -62,11 +61,6 @@ log = logging.getLogger(__name__)
 
 class AlreadyApplied(Exception):
     """Another thread or process applied this journal entry first."""
-
-
-class Preempted(Exception):
-    """SQLite: a message is waiting for its journal commit, so the command being applied gives
-    way. It is rolled back to its savepoint (with its events) and applied in the next batch."""
 
 
 @dataclass(frozen=True)
@@ -89,9 +83,6 @@ class InboundPipeline:
     # many that a batch cut short by a waiting ACK wastes much work (the rest is kept).
     PREPARE_AHEAD = 64
     CHECKPOINT_SECONDS = 0.1
-    # A message given way this many times in a row is then applied to the end, so that the
-    # applier makes progress however busy the senders are.
-    MAX_PREEMPTIONS = 2
 
     def __init__(
         self,
@@ -100,62 +91,33 @@ class InboundPipeline:
         local_tz: ZoneInfo,
         clock: Callable[[], datetime] = utcnow,
         senders: SenderDirectory | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.spool = spool
+        # SQLite without a spool: journal commits and applies take turns at one write lock.
+        self._contended = uow_factory.single_writer and spool is None
         self.bus = bus
         self.local_tz = local_tz
         self.clock = clock
         self.senders = senders or SenderDirectory()
-        self.writer = JournalWriter(uow_factory)
+        self.writer = JournalWriter(uow_factory, spool=spool)
         self._translated: dict[int, tuple[Job, Any, bytes, str] | Rejection] = {}
         self.writer.after_commit = self._hand_to_applier
-        # SQLite: while the applier's command holds the one write lock, an ACK waits for it;
-        # a command may be interrupted at its next statement instead (``_give_way``).
-        self._may_preempt = False
-        self._preemptible_thread: int | None = None
-        self._preempted_in_a_row = 0
-        self.preemptions = 0  # commands that gave way to a journal commit (and ran again)
-        self._engine = uow_factory.engine if uow_factory.single_writer else None
-        if self._engine is not None:
-            event.listen(self._engine, "before_cursor_execute", self._give_way)
-        yield_to_writer = self._yield_to_journal if uow_factory.single_writer else None
+        yield_to_writer = self.writer.wait_quiet if self._contended else None
         self.applier = Applier(
             self.apply_batch,
             before_each=yield_to_writer,
-            budget=self.writer.apply_budget,
+            budget=self.writer.apply_budget if self._contended else self._spooled_budget,
             after_each=self._checkpoint if uow_factory.single_writer else None,
         )
         self._last_checkpoint = 0.0
 
-    def _yield_to_journal(self) -> None:
-        """Before each apply transaction (SQLite): let waiting journal commits go first. A batch
-        that started only because the senders never paused (``wait_quiet``'s patience ran out)
-        is not interrupted: the applier must make progress."""
-        self._may_preempt = self.writer.wait_quiet()
-
-    def _give_way(self, *_args: Any) -> None:
-        """``before_cursor_execute`` (SQLite): inside a preemptible command of the applier, a
-        message waiting for its journal commit interrupts the command at its next statement.
-
-        Without this an ACK waits for the whole apply of the message in progress (several ms
-        of ORM work holding SQLite's single write lock); with it, for one statement and a
-        rollback to the command's savepoint. The command is applied again in the next batch,
-        so nothing about what it does or when its events are published changes.
-        """
-        if self._preemptible_thread == threading.get_ident() and self.writer.waiting():
-            raise Preempted
-
-    @contextmanager
-    def _preemptible(self) -> Iterator[None]:
-        """Around one command's own work in a batch (never the batch's commit or its hooks)."""
-        if not self._may_preempt or self._preempted_in_a_row >= self.MAX_PREEMPTIONS:
-            yield
-            return
-        self._preemptible_thread = threading.get_ident()
-        try:
-            yield
-        finally:
-            self._preemptible_thread = None
+    @staticmethod
+    def _spooled_budget() -> float:
+        """With a spool nothing on the ACK path waits for an apply: batches may be longer (one
+        commit for more messages) but stay short enough for the web's writes."""
+        return 0.05
 
     def _checkpoint(self) -> None:
         """SQLite: copy the write-ahead log into the database from the applier's thread, after
@@ -165,6 +127,8 @@ class InboundPipeline:
         if now - self._last_checkpoint >= self.CHECKPOINT_SECONDS:
             self._last_checkpoint = now
             self.uow_factory.checkpoint()
+            if self.spool is not None:
+                self.spool.checkpoint()
 
     def receive(self, raw: bytes, peer: str = "") -> bytes:
         """One frame in, its answer out: an ACK, or a batch ACK for an FHS/BHS batch."""
@@ -184,10 +148,8 @@ class InboundPipeline:
     def stop(self) -> None:
         self.writer.stop()
         self.applier.stop()
-        if self._engine is not None and event.contains(
-            self._engine, "before_cursor_execute", self._give_way
-        ):
-            event.remove(self._engine, "before_cursor_execute", self._give_way)
+        if self.spool is not None:
+            self.spool.dispose()
 
     def process(self, raw: bytes, peer: str = "") -> Outcome:
         now = self.clock()
@@ -307,13 +269,12 @@ class InboundPipeline:
         Returns outcomes for a prefix of ``jobs`` (all of them without a budget); the caller
         keeps the rest for its next batch. Messages are parsed and translated before the
         transaction starts (pure CPU work that need not hold SQLite's one write lock); on
-        SQLite the batch also ends once a received message is waiting for its journal commit:
-        at the next message boundary, or (``_give_way``) at the command's next statement, the
-        command rolled back to its savepoint and kept for the next batch. Rejections are
-        recorded after the batch commits (in their own transaction).
+        SQLite without a spool the batch also ends at the next message boundary once a received
+        message is waiting for its journal commit, so an ACK waits for at most one message's
+        apply. Rejections are recorded after the batch commits (in their own transaction).
         """
         ready = self._prepare_ahead(jobs)
-        yield_to_journal = self.uow_factory.single_writer
+        yield_to_journal = self._contended
         prepared: list[tuple[Job, Any, bytes, str] | Rejection] = []
 
         def commands() -> Iterator[tuple[Any, Callable[[Any], None]]]:
@@ -327,13 +288,24 @@ class InboundPipeline:
                 if not isinstance(p, Rejection):
                     yield p[1], self._claimer(p[0], p[2])
 
+        moved: list[int] = []
+
+        def move(session: Any) -> None:
+            moved.extend(self._move_from_spool(session.connection(), [j.entry_id for j in jobs]))
+
         try:
             results = iter(
-                self.bus.handle_batch(commands(), budget_seconds, each=self._preemptible)
+                self.bus.handle_batch(
+                    commands(),
+                    budget_seconds,
+                    begin=move if self.spool is not None else None,
+                )
             )
         finally:
             # What the batch did not reach stays translated for the applier's next batch.
             self._translated = ready
+        if self.spool is not None:
+            self.spool.forget(moved)
         outcomes: list[Outcome] = []
         for p in prepared:
             if isinstance(p, Rejection):
@@ -344,15 +316,32 @@ class InboundPipeline:
             result = next(results, None)
             if result is None:
                 break  # translated, but the budget ran out first: it waits for the next batch
-            if isinstance(result[1], Preempted):
-                # Gave way to a journal commit (rolled back); the last command of this batch.
-                self._preempted_in_a_row += 1
-                self.preemptions += 1
-                ready[p[0].entry_id] = p  # translated already: kept for the next batch
-                break
-            self._preempted_in_a_row = 0
             outcomes.append(self._settle(p[0], p[2], p[3], result[1]))
         return outcomes
+
+    def _move_from_spool(self, conn: Connection, ids: list[int]) -> list[int]:
+        """Copy spooled entries among ``ids`` into the journal (same ids), in the caller's
+        transaction; returns the ids the spool may now forget (copied, or already there).
+
+        The applier calls this first in the transaction that applies them, so an entry is in the
+        journal before anything claims it, and a failure later in the batch still finds it."""
+        if self.spool is None or not ids:
+            return []
+        table = InboundMessage.__table__
+        there = set(conn.execute(select(table.c.id).where(table.c.id.in_(ids))).scalars())
+        rows = self.spool.rows([i for i in ids if i not in there])
+        if rows:
+            conn.execute(insert(table), rows)
+        return sorted(there | {r["id"] for r in rows})
+
+    def move_to_journal(self, ids: list[int]) -> None:
+        """Move spooled entries into the journal in a transaction of their own (an entry no
+        apply will move: rejected on receipt, or left behind by a crash)."""
+        if self.spool is None or not ids:
+            return
+        with self.uow_factory.write_connection() as conn:
+            moved = self._move_from_spool(conn, ids)
+        self.spool.forget(moved)
 
     def _prepare_ahead(self, jobs: list[Job]) -> dict[int, tuple[Job, Any, bytes, str] | Rejection]:
         """Translations of ``jobs`` by entry id, reusing those a cut-short batch left over."""
@@ -412,8 +401,10 @@ class InboundPipeline:
         """Apply every message journalled but not applied (the process stopped in between).
 
         Goes through the applier, so recovered entries keep journal order with new ones and
-        share the exactly-once claim.
+        share the exactly-once claim. Spooled entries the journal already holds (the process
+        stopped between the two files) are only forgotten, never applied again.
         """
+        spooled = self.spool.pending() if self.spool is not None else []
         with self.uow_factory() as uow:
             rows = uow.session.execute(
                 select(
@@ -425,6 +416,18 @@ class InboundPipeline:
                 .where(InboundMessage.state == journal.RECEIVED)
                 .order_by(InboundMessage.id)
             ).all()
+            journalled = set(
+                uow.session.scalars(
+                    select(InboundMessage.id).where(
+                        InboundMessage.id.in_([r["id"] for r in spooled])
+                    )
+                )
+            )
+        self.move_to_journal(  # a rejection on receipt never reaches the applier
+            [r["id"] for r in spooled if r["id"] in journalled or r["state"] != journal.RECEIVED]
+        )
+        left = [r for r in spooled if r["id"] not in journalled and r["state"] == journal.RECEIVED]
+        rows = [*rows, *((r["id"], r["raw"], r["received_at"], r["ack_code"]) for r in left)]
         futures = []
         for entry_id, raw, received_at, ack_code in rows:
             try:
@@ -553,6 +556,8 @@ class InboundPipeline:
                 charset=header.charset,
             )
         stored = self.writer.write(values)
+        if stored.is_new:
+            self.move_to_journal([stored.entry_id])  # into the journal now: no apply will move it
         return Outcome(ack, "AR", stored.entry_id)
 
 

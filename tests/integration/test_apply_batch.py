@@ -3,9 +3,6 @@ per-applier id cache never serving a stale ward, bed or clinician. SQLite and Po
 
 from __future__ import annotations
 
-import itertools
-
-import pytest
 from sqlalchemy import select, update
 
 from config.db import utcnow
@@ -16,7 +13,6 @@ from integration.journal import InboundMessage
 from integration.journal_writer import row
 from tests.hl7_builder import adt
 from tests.integration.record_queries import bed_status, journal, occupancies, stays
-from whiteboard import events
 from whiteboard.models import Bed, BedOccupancy, Clinician, Stay, Ward
 
 PEOPLE = {
@@ -134,6 +130,7 @@ def test_a_clinician_created_in_a_rolled_back_message_is_created_again_by_the_ne
         person("GONE", "H1", trigger="A01", doctor=doctor),
         person("KEPT", "H2", trigger="A01", doctor=doctor),
     )
+    services.pipeline.move_to_journal([j.entry_id for j in jobs])  # out of the spool (SQLite)
     with services.uow_factory() as uow:  # another listener applied the first one already
         uow.session.execute(
             update(InboundMessage)
@@ -164,73 +161,3 @@ def test_an_admission_without_a_bed_records_its_clinician_on_the_interval(servic
             )
         ).all()
     assert (bed_id, clinician) == (None, "C1234567")
-
-
-def published(services) -> list[object]:  # type: ignore[no-untyped-def]
-    """Every event the bus publishes from now on (after its transaction committed)."""
-    seen: list[object] = []
-    publish = services.bus.publish
-
-    def keep(event: object) -> None:
-        seen.append(event)
-        publish(event)
-
-    services.bus.publish = keep
-    return seen
-
-
-def through_the_applier(services, jobs: list[Job]) -> list[str]:  # type: ignore[no-untyped-def]
-    futures = [services.pipeline.applier.enqueue(job) for job in jobs]
-    return [f.result(timeout=60).code for f in futures]
-
-
-def test_a_message_waiting_for_its_journal_commit_interrupts_an_apply_and_nothing_is_lost(
-    services,
-):
-    """SQLite (one writer): a message waiting for the journal stops the command being applied at
-    its next statement; that command is rolled back to its savepoint, with its events, and
-    applied in full by the next batch: once, its events published once."""
-    if not services.uow_factory.single_writer:
-        pytest.skip("PostgreSQL: journal commits never wait for an apply")
-    jobs = journalled(
-        services,
-        person("FIRST", "H1", trigger="A01", location="AMU^A^A1"),
-        person("THIRD", "H3", trigger="A01", location="AMU^A^A2"),
-        person("FIRST", "H1", trigger="A03", location="AMU^A^A1"),
-    )
-    seen = published(services)
-    calls = itertools.count(1)
-    # The 5th and 6th checks (statements of the first admission) find a journal commit waiting.
-    services.pipeline.writer.waiting = lambda: next(calls) in (5, 6)
-
-    assert through_the_applier(services, jobs) == ["AA", "AA", "AA"]
-
-    assert services.pipeline.preemptions == 1
-    assert stays(services) == [
-        ("FIRST", "AMU", None, "discharged"),
-        ("THIRD", "AMU", "A2", "active"),
-    ]
-    assert occupancies(services) == [("AMU", "A1", False), ("AMU", "A2", True)]
-    assert [(e.state, e.attempts) for e in journal(services)] == [(journal_states.APPLIED, 1)] * 3
-    kinds = [type(e) for e in seen if isinstance(e, events.Event)]
-    assert kinds.count(events.PatientAdmitted) == 2
-    assert kinds.count(events.PatientDischarged) == 1
-
-
-def test_an_applier_interrupted_every_time_still_applies_every_message(services):
-    """A message that has given way twice in a row is applied to the end: senders that never
-    pause cannot starve the applier."""
-    if not services.uow_factory.single_writer:
-        pytest.skip("PostgreSQL: journal commits never wait for an apply")
-    jobs = journalled(
-        services,
-        person("ONCE", "H1", trigger="A01", location="AMU^A^A1"),
-        person("SECOND", "H2", trigger="A01", location="AMU^A^A2"),
-    )
-    services.pipeline.writer.waiting = lambda: True
-
-    assert through_the_applier(services, jobs) == ["AA", "AA"]
-
-    assert services.pipeline.preemptions == 2 * services.pipeline.MAX_PREEMPTIONS
-    assert stays(services) == [("ONCE", "AMU", "A1", "active"), ("SECOND", "AMU", "A2", "active")]
-    assert [e.attempts for e in journal(services)] == [1, 1]
