@@ -23,6 +23,7 @@ No migrations: the spool holds only messages on their way in and is created when
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,16 @@ class Spool:
         with self.writes.write_connection(durable=False) as conn:
             for start in range(0, len(ids), 500):
                 conn.execute(_DELETE, {"ids": ids[start : start + 500]})
+
+    def waiting(self) -> tuple[int, datetime | None]:
+        """(entries waiting to be applied, when the oldest arrived), for monitoring: with the
+        journal's "received" entries they make the HL7 backlog."""
+        c = SPOOLED.c
+        with self.engine.connect() as conn:
+            n, oldest = conn.execute(
+                select(func.count(), func.min(c.received_at)).where(c.state == "received")
+            ).one()
+        return int(n or 0), oldest
 
     def count(self) -> int:
         with self.engine.connect() as conn:
