@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert, select
 
 from config.app import app_services
@@ -20,15 +22,35 @@ from tests.hl7_builder import adt
 from tests.integration.record_queries import journal, stays
 
 ASYNC = {"senders": {"PAS|WGH": {"apply": "async"}}}
+TOKEN = "scrape-me-0123456789abcdef"
 
 
 @pytest.fixture
-def services(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
-    app = laid_out_app(_make_settings(tmp_path, sqlite_url))
-    services = app_services(app)
-    services.pipeline.senders = SenderDirectory.from_mapping(ASYNC)
-    yield services
-    services.stop()
+def app(tmp_path: Path, sqlite_url: str):  # type: ignore[no-untyped-def]
+    app = laid_out_app(_make_settings(tmp_path, sqlite_url).replace(metrics_token=TOKEN))
+    app_services(app).pipeline.senders = SenderDirectory.from_mapping(ASYNC)
+    yield app
+    app_services(app).stop()
+
+
+@pytest.fixture
+def services(app):  # type: ignore[no-untyped-def]
+    return app_services(app)
+
+
+def spool_one(services, control_id: str) -> None:  # type: ignore[no-untyped-def]
+    """A received entry in the spool that no applier has taken (left by a crash)."""
+    values = {
+        "sender": "PAS|WGH",
+        "control_id": control_id,
+        "received_at": services.clock.now() - timedelta(seconds=90),
+        "raw": adt("A01", control_id=control_id),
+        "state": journal_states.RECEIVED,
+        "ack_code": "AA",
+        "ack": b"accepted",
+    }
+    with services.pipeline.spool.write_connection() as conn:
+        conn.execute(insert(SPOOLED), values)
 
 
 def test_the_spool_sits_next_to_a_sqlite_database_file_only() -> None:
@@ -123,17 +145,7 @@ def test_a_crash_between_the_journal_commit_and_the_spool_delete_applies_nothing
 
 def test_a_spooled_entry_left_by_a_crash_is_applied_at_recovery(services):
     services.pipeline.applier.stop()
-    values = {
-        "sender": "PAS|WGH",
-        "control_id": "LEFT1",
-        "received_at": services.clock.now(),
-        "raw": adt("A01", control_id="LEFT1"),
-        "state": journal_states.RECEIVED,
-        "ack_code": "AA",
-        "ack": b"accepted",
-    }
-    with services.pipeline.spool.write_connection() as conn:
-        conn.execute(insert(SPOOLED), values)
+    spool_one(services, "LEFT1")
 
     assert services.pipeline.recover() == 1
 
@@ -152,3 +164,17 @@ def test_a_message_rejected_on_receipt_is_in_the_journal_at_once(services):
     with services.read_session() as s:
         assert s.scalars(select(InboundMessage.state)).all() == ["rejected"]
     assert services.pipeline.spool.count() == 0
+
+
+def test_metrics_count_a_spooled_message_as_waiting_to_be_applied(app, services):
+    spool_one(services, "WAIT1")
+
+    response = app.test_client().get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for s in family.samples
+    }
+    assert samples[("wardboard_hl7_journal_messages", (("state", "received"),))] == 1
+    assert samples[("wardboard_hl7_apply_backlog_oldest_seconds", ())] >= 90
