@@ -95,8 +95,6 @@ class InboundPipeline:
     ) -> None:
         self.uow_factory = uow_factory
         self.spool = spool
-        # SQLite without a spool: journal commits and applies take turns at one write lock.
-        self._contended = uow_factory.single_writer and spool is None
         self.bus = bus
         self.local_tz = local_tz
         self.clock = clock
@@ -104,20 +102,17 @@ class InboundPipeline:
         self.writer = JournalWriter(uow_factory, spool=spool)
         self._translated: dict[int, tuple[Job, Any, bytes, str] | Rejection] = {}
         self.writer.after_commit = self._hand_to_applier
-        yield_to_writer = self.writer.wait_quiet if self._contended else None
+        # SQLite: the applier gives way to arriving messages. Without a spool they wait for its
+        # write lock; with one they no longer do, but still share the process's one GIL and
+        # the machine's cores with it, and ACKs come first.
+        yield_to_writer = self.writer.wait_quiet if uow_factory.single_writer else None
         self.applier = Applier(
             self.apply_batch,
             before_each=yield_to_writer,
-            budget=self.writer.apply_budget if self._contended else self._spooled_budget,
+            budget=self.writer.apply_budget,
             after_each=self._checkpoint if uow_factory.single_writer else None,
         )
         self._last_checkpoint = 0.0
-
-    @staticmethod
-    def _spooled_budget() -> float:
-        """With a spool nothing on the ACK path waits for an apply: batches may be longer (one
-        commit for more messages) but stay short enough for the web's writes."""
-        return 0.05
 
     def _checkpoint(self) -> None:
         """SQLite: copy the write-ahead log into the database from the applier's thread, after
@@ -269,12 +264,13 @@ class InboundPipeline:
         Returns outcomes for a prefix of ``jobs`` (all of them without a budget); the caller
         keeps the rest for its next batch. Messages are parsed and translated before the
         transaction starts (pure CPU work that need not hold SQLite's one write lock); on
-        SQLite without a spool the batch also ends at the next message boundary once a received
-        message is waiting for its journal commit, so an ACK waits for at most one message's
-        apply. Rejections are recorded after the batch commits (in their own transaction).
+        SQLite the batch also ends at the next message boundary once a received message is
+        waiting for its journal commit (without a spool an ACK then waits for at most one
+        message's apply; with one, the ACK's thread gets the CPU sooner). Rejections are
+        recorded after the batch commits (in their own transaction).
         """
         ready = self._prepare_ahead(jobs)
-        yield_to_journal = self._contended
+        yield_to_journal = self.uow_factory.single_writer
         prepared: list[tuple[Job, Any, bytes, str] | Rejection] = []
 
         def commands() -> Iterator[tuple[Any, Callable[[Any], None]]]:
