@@ -69,12 +69,11 @@ SPOOLED = Table(
     Column("error_code", String(10)),
     Column("error", Text),
     Column("ack_code", String(2)),
-    Column("ack", LargeBinary),
+    Column("ack", LargeBinary),  # every column is one of the journal's, under the same name
     UniqueConstraint("sender", "control_id"),
     sqlite_autoincrement=True,
 )
 
-COLUMNS = tuple(c.name for c in SPOOLED.columns)  # the journal has each of these too
 _ROWS = select(SPOOLED).where(SPOOLED.c.id.in_(bindparam("ids", expanding=True)))
 _DELETE = delete(SPOOLED).where(SPOOLED.c.id.in_(bindparam("ids", expanding=True)))
 
@@ -90,6 +89,9 @@ def spool_path(database_url: str) -> Path | None:
 
 
 class Spool:
+    """The spool file: its own engine and writer lock, so that its commits never queue behind
+    the record database's (``InboundPipeline`` moves entries on; nothing else writes here)."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self.engine = make_engine(f"sqlite:///{path}", pool_size=4, max_overflow=16)
