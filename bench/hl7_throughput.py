@@ -246,9 +246,18 @@ class Listener:
             raise SystemExit("the listener did not start")
 
     def counts(self) -> dict[str, int]:
+        """Journal entries by state; entries still in the SQLite spool (integration/spool.py,
+        received and not yet moved into the journal by the applier) count as "spooled"."""
         with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as conn:
             rows = conn.execute("SELECT state, count(*) FROM inbound_message GROUP BY state")
-            return dict(rows.fetchall())
+            counts = dict(rows.fetchall())
+        spool = self.db.with_name(f"{self.db.stem}.hl7spool{self.db.suffix}")
+        if spool.exists():
+            with sqlite3.connect(f"file:{spool}?mode=ro", uri=True) as conn:
+                (n,) = conn.execute("SELECT count(*) FROM spooled_message").fetchone()
+            if n:
+                counts["spooled"] = n
+        return counts
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -32,6 +32,7 @@ from integration.senders import (
     SenderDirectory,
     SenderPolicy,
 )
+from integration.spool import Spool, spool_path
 from mpi.handlers import MPI_COMMAND_HANDLERS
 from whiteboard import events
 from whiteboard.allocation_handlers import bind_shift_times
@@ -174,8 +175,13 @@ def bootstrap(
         **bind_shift_times(ShiftTimes.from_settings(settings)),
     }
     bus = MessageBus(uow_factory, handlers, event_handlers)
+    spool_file = spool_path(settings.database_url) if settings.hl7_spool else None
     pipeline = InboundPipeline(
-        uow_factory, bus, ZoneInfo(settings.timezone), senders=load_senders(settings)
+        uow_factory,
+        bus,
+        ZoneInfo(settings.timezone),
+        senders=load_senders(settings),
+        spool=Spool(spool_file) if spool_file is not None else None,
     )
     if settings.board_push_enabled:
         publisher.start()

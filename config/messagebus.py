@@ -50,6 +50,7 @@ class MessageBus:
         self,
         items: Iterable[tuple[Any, Callable[[Session], None] | None]],
         budget_seconds: float | None = None,
+        begin: Callable[[Session], None] | None = None,
     ) -> list[tuple[Any, BaseException | None]]:
         """Run several commands in one transaction, each in its own savepoint.
 
@@ -57,12 +58,16 @@ class MessageBus:
         command that raises is rolled back to its savepoint alone, with its events, and its
         exception returned in its place; the others commit. With ``budget_seconds`` the batch
         stops early once that much time has passed, so the write lock is not held for long;
-        the result then covers only a prefix of ``items``.
+        the result then covers only a prefix of ``items``. ``begin`` runs first in the
+        transaction, outside every savepoint (the HL7 applier moves its messages from the spool
+        into the journal there).
         """
         started = time.perf_counter()
         results: list[tuple[Any, BaseException | None]] = []
         pending = iter(items)  # pulled one at a time: nothing is prepared past the budget
         with self.uow_factory() as uow:
+            if begin is not None:
+                begin(uow.session)
             while True:
                 elapsed = time.perf_counter() - started
                 if budget_seconds is not None and results and elapsed > budget_seconds:
@@ -83,7 +88,9 @@ class MessageBus:
                         also(uow.session)
                     savepoint.commit()
                 except Exception as exc:
-                    if savepoint.is_active:
+                    # A flush that failed inside the savepoint leaves it deactivated but still
+                    # the session's transaction: rolling it back closes it, and the batch goes on.
+                    if savepoint.is_active or uow.session.get_nested_transaction() is savepoint:
                         savepoint.rollback()
                     uow.discard_events_since(mark)
                     results.append((None, exc))

@@ -51,6 +51,9 @@ class Settings:
     hl7_senders_file: str = ""
     hl7_apply_mode: str = "sync"
     hl7_journal_retention_days: int = 0  # 0 keeps every journalled message forever
+    # SQLite: messages are made durable in a spool file next to the database before their ACK,
+    # so an ACK never waits for the records' write lock (integration/spool.py).
+    hl7_spool: bool = True
     hl7_destinations_file: str = ""  # outbound endpoints and subscribers (TOML)
     redis_url: str = ""  # board pushes shared by every process (required when split)
     redis_channel: str = "wardboard"  # one channel per site sharing a Redis server

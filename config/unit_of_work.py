@@ -97,6 +97,7 @@ class UnitOfWorkFactory:
 
     def __init__(self, engine: Engine, before_commit: tuple[BeforeCommitHook, ...] = ()) -> None:
         is_sqlite = engine.dialect.name == "sqlite"
+        self.engine = engine
         bind = engine.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite else engine
         self._bind = bind
         self._sessions = sessionmaker(bind=bind, expire_on_commit=False)
@@ -109,13 +110,15 @@ class UnitOfWorkFactory:
         return UnitOfWork(self._sessions, self._lock, self._before_commit, self.ids)
 
     @contextmanager
-    def write_connection(self) -> Iterator[Connection]:
+    def write_connection(self, *, durable: bool = True) -> Iterator[Connection]:
         """A bare write transaction (Core connection, committed on success), for writes that
         change no record and raise no events: the HL7 journal's group commit.
 
         Same writer lock and ``BEGIN IMMEDIATE`` as a unit of work, without the ORM session
         and the before-commit hooks (which act on record changes and events only). Inside the
         ACK path, where the session's set-up and hooks cost more than the insert itself.
+        ``durable=False`` (SQLite): commit without an fsync (``synchronous=NORMAL`` for this
+        transaction), for writes that recovery can redo, such as clearing the HL7 spool.
         """
         with self._lock or nullcontext(), self._bind.connect() as conn:
             # On SQLite the commit that grows the write-ahead log past its threshold copies it
@@ -125,12 +128,16 @@ class UnitOfWorkFactory:
             raw = conn.connection.dbapi_connection if self.single_writer else None
             if raw is not None:
                 raw.execute(f"PRAGMA wal_autocheckpoint={JOURNAL_AUTOCHECKPOINT_PAGES}")
+                if not durable:
+                    raw.execute("PRAGMA synchronous=NORMAL")
             try:
                 with conn.begin():
                     yield conn
             finally:
                 if raw is not None:  # the pooled connection goes back as it came
                     try:
+                        if not durable:
+                            raw.execute("PRAGMA synchronous=FULL")
                         raw.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
                     except Exception:  # a broken connection: the pool replaces it
                         log.warning("could not restore wal_autocheckpoint", exc_info=True)

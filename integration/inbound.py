@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, insert, select, update
 
 from config.db import utcnow
 from config.messagebus import MessageBus
@@ -52,6 +52,7 @@ from integration.journal import InboundMessage
 from integration.journal_writer import JournalWriter, Stored, row
 from integration.routing import Unroutable, route
 from integration.senders import SenderDirectory
+from integration.spool import Spool
 from integration.translate.adt import TranslationError
 from whiteboard.errors import RecordError
 
@@ -90,15 +91,20 @@ class InboundPipeline:
         local_tz: ZoneInfo,
         clock: Callable[[], datetime] = utcnow,
         senders: SenderDirectory | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.spool = spool
         self.bus = bus
         self.local_tz = local_tz
         self.clock = clock
         self.senders = senders or SenderDirectory()
-        self.writer = JournalWriter(uow_factory)
+        self.writer = JournalWriter(uow_factory, spool=spool)
         self._translated: dict[int, tuple[Job, Any, bytes, str] | Rejection] = {}
         self.writer.after_commit = self._hand_to_applier
+        # SQLite: the applier gives way to arriving messages. Without a spool they wait for its
+        # write lock; with one they no longer do, but still share the process's one GIL and
+        # the machine's cores with it, and ACKs come first.
         yield_to_writer = self.writer.wait_quiet if uow_factory.single_writer else None
         self.applier = Applier(
             self.apply_batch,
@@ -116,6 +122,8 @@ class InboundPipeline:
         if now - self._last_checkpoint >= self.CHECKPOINT_SECONDS:
             self._last_checkpoint = now
             self.uow_factory.checkpoint()
+            if self.spool is not None:
+                self.spool.checkpoint()
 
     def receive(self, raw: bytes, peer: str = "") -> bytes:
         """One frame in, its answer out: an ACK, or a batch ACK for an FHS/BHS batch."""
@@ -135,6 +143,8 @@ class InboundPipeline:
     def stop(self) -> None:
         self.writer.stop()
         self.applier.stop()
+        if self.spool is not None:
+            self.spool.dispose()
 
     def process(self, raw: bytes, peer: str = "") -> Outcome:
         now = self.clock()
@@ -255,8 +265,9 @@ class InboundPipeline:
         keeps the rest for its next batch. Messages are parsed and translated before the
         transaction starts (pure CPU work that need not hold SQLite's one write lock); on
         SQLite the batch also ends at the next message boundary once a received message is
-        waiting for its journal commit, so an ACK waits for at most one message's apply.
-        Rejections are recorded after the batch commits (in their own transaction).
+        waiting for its journal commit (without a spool an ACK then waits for at most one
+        message's apply; with one, the ACK's thread gets the CPU sooner). Rejections are
+        recorded after the batch commits (in their own transaction).
         """
         ready = self._prepare_ahead(jobs)
         yield_to_journal = self.uow_factory.single_writer
@@ -273,11 +284,24 @@ class InboundPipeline:
                 if not isinstance(p, Rejection):
                     yield p[1], self._claimer(p[0], p[2])
 
+        moved: list[int] = []
+
+        def move(session: Any) -> None:
+            moved.extend(self._move_from_spool(session.connection(), [j.entry_id for j in jobs]))
+
         try:
-            results = iter(self.bus.handle_batch(commands(), budget_seconds))
+            results = iter(
+                self.bus.handle_batch(
+                    commands(),
+                    budget_seconds,
+                    begin=move if self.spool is not None else None,
+                )
+            )
         finally:
             # What the batch did not reach stays translated for the applier's next batch.
             self._translated = ready
+        if self.spool is not None:
+            self.spool.forget(moved)
         outcomes: list[Outcome] = []
         for p in prepared:
             if isinstance(p, Rejection):
@@ -290,6 +314,30 @@ class InboundPipeline:
                 break  # translated, but the budget ran out first: it waits for the next batch
             outcomes.append(self._settle(p[0], p[2], p[3], result[1]))
         return outcomes
+
+    def _move_from_spool(self, conn: Connection, ids: list[int]) -> list[int]:
+        """Copy spooled entries among ``ids`` into the journal (same ids), in the caller's
+        transaction; returns the ids the spool may now forget (copied, or already there).
+
+        The applier calls this first in the transaction that applies them, so an entry is in the
+        journal before anything claims it, and a failure later in the batch still finds it."""
+        if self.spool is None or not ids:
+            return []
+        table = InboundMessage.__table__
+        there = set(conn.execute(select(table.c.id).where(table.c.id.in_(ids))).scalars())
+        rows = self.spool.rows([i for i in ids if i not in there])
+        if rows:
+            conn.execute(insert(table), rows)
+        return sorted(there | {r["id"] for r in rows})
+
+    def move_to_journal(self, ids: list[int]) -> None:
+        """Move spooled entries into the journal in a transaction of their own (an entry no
+        apply will move: rejected on receipt, or left behind by a crash)."""
+        if self.spool is None or not ids:
+            return
+        with self.uow_factory.write_connection() as conn:
+            moved = self._move_from_spool(conn, ids)
+        self.spool.forget(moved)
 
     def _prepare_ahead(self, jobs: list[Job]) -> dict[int, tuple[Job, Any, bytes, str] | Rejection]:
         """Translations of ``jobs`` by entry id, reusing those a cut-short batch left over."""
@@ -349,8 +397,10 @@ class InboundPipeline:
         """Apply every message journalled but not applied (the process stopped in between).
 
         Goes through the applier, so recovered entries keep journal order with new ones and
-        share the exactly-once claim.
+        share the exactly-once claim. Spooled entries the journal already holds (the process
+        stopped between the two files) are only forgotten, never applied again.
         """
+        spooled = self.spool.pending() if self.spool is not None else []
         with self.uow_factory() as uow:
             rows = uow.session.execute(
                 select(
@@ -362,6 +412,18 @@ class InboundPipeline:
                 .where(InboundMessage.state == journal.RECEIVED)
                 .order_by(InboundMessage.id)
             ).all()
+            journalled = set(
+                uow.session.scalars(
+                    select(InboundMessage.id).where(
+                        InboundMessage.id.in_([r["id"] for r in spooled])
+                    )
+                )
+            )
+        self.move_to_journal(  # a rejection on receipt never reaches the applier
+            [r["id"] for r in spooled if r["id"] in journalled or r["state"] != journal.RECEIVED]
+        )
+        left = [r for r in spooled if r["id"] not in journalled and r["state"] == journal.RECEIVED]
+        rows = [*rows, *((r["id"], r["raw"], r["received_at"], r["ack_code"]) for r in left)]
         futures = []
         for entry_id, raw, received_at, ack_code in rows:
             try:
@@ -490,6 +552,8 @@ class InboundPipeline:
                 charset=header.charset,
             )
         stored = self.writer.write(values)
+        if stored.is_new:
+            self.move_to_journal([stored.entry_id])  # into the journal now: no apply will move it
         return Outcome(ack, "AR", stored.entry_id)
 
 

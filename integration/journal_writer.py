@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from config.unit_of_work import UnitOfWorkFactory
 from integration import journal
 from integration.journal import InboundMessage
+from integration.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +50,23 @@ _COLUMNS = (
 )
 
 
-# Built once: building the expressions was a good part of a small batch's CPU.
-_KNOWN = (
-    select(
-        InboundMessage.id,
-        InboundMessage.control_id,
-        InboundMessage.state,
-        InboundMessage.ack,
-        InboundMessage.ack_code,
-        InboundMessage.received_at,
+def _known(table: Any) -> Any:
+    c = table.c
+    return (
+        select(c.id, c.control_id, c.state, c.ack, c.ack_code, c.received_at)
+        .where(c.sender == bindparam("sender"))
+        .where(c.control_id.in_(bindparam("control_ids", expanding=True)))
     )
-    .where(InboundMessage.sender == bindparam("sender"))
-    .where(InboundMessage.control_id.in_(bindparam("control_ids", expanding=True)))
-)
-_INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+
+
+def _insert(table: Any) -> Any:
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+
+
+# Built once: building the expressions was a good part of a small batch's CPU.
+_KNOWN = _known(_TABLE)
+_LAST_ID = select(func.max(_TABLE.c.id))
+_INSERT = _insert(_TABLE)
 
 
 @dataclass(frozen=True)
@@ -108,9 +112,18 @@ class JournalWriter:
     during a commit still share the next one.
     """
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, max_batch: int = 512) -> None:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, max_batch: int = 512, spool: Spool | None = None
+    ) -> None:
         self.uow_factory = uow_factory
         self.max_batch = max_batch
+        # With a spool (SQLite), messages are committed there, not in the record database, and
+        # a resend is looked for in both (integration/spool.py).
+        self.spool = spool
+        table = spool.table if spool is not None else _TABLE
+        self._known = _known(table) if spool is not None else _KNOWN
+        self._insert = _insert(table) if spool is not None else _INSERT
+        self._spool_ids_set = False
         self.commits = 0
         self.written = 0
         self._pending: deque[tuple[dict[str, Any], Future[Stored]]] = deque()
@@ -209,6 +222,8 @@ class JournalWriter:
         try:
             return self._commit_batch(batch)
         except IntegrityError:
+            if self.spool is not None:  # another listener process spooled a copy: see it now
+                return self._commit_batch(batch)
             # Another process journalled one of these control ids between our look-up and
             # our insert (PostgreSQL, several listeners): fall back to one at a time.
             return [self._commit_one(values) for values in batch]
@@ -217,7 +232,13 @@ class JournalWriter:
         results: list[Stored | None] = [None] * len(batch)
         # A bare Core transaction: the journal changes no record, so the unit of work's
         # session and before-commit hooks would only add to every ACK's wait.
-        with self.uow_factory.write_connection() as conn:
+        if self.spool is not None and not self._spool_ids_set:
+            # Spool ids become journal ids: start above the journal's (only the leader is here).
+            with self.uow_factory.engine.connect() as main:
+                self.spool.continue_ids_after(main.execute(_LAST_ID).scalar() or 0)
+            self._spool_ids_set = True
+        target = self.spool or self.uow_factory
+        with target.write_connection() as conn:
             by_sender: dict[str, list[str]] = defaultdict(list)
             for values in batch:
                 if values["control_id"]:
@@ -225,7 +246,15 @@ class JournalWriter:
             known: dict[tuple[str, str], Stored] = {}
             for sender, control_ids in by_sender.items():
                 for chunk in _chunks(sorted(set(control_ids)), 400):
-                    found = conn.execute(_KNOWN, {"sender": sender, "control_ids": chunk})
+                    params = {"sender": sender, "control_ids": chunk}
+                    found = list(conn.execute(self._known, params))
+                    if self.spool is not None:  # moved on to the journal already?
+                        seen = {row[1] for row in found}
+                        if len(seen) < len(chunk):
+                            rest = [c for c in chunk if c not in seen]
+                            with self.uow_factory.engine.connect() as main:
+                                params["control_ids"] = rest
+                                found += main.execute(_KNOWN, params)
                     for entry_id, control_id, state, ack, ack_code, received_at in found:
                         known[(sender, control_id)] = Stored(
                             entry_id, False, state, ack, ack_code, received_at
@@ -245,7 +274,7 @@ class JournalWriter:
                     new_rows.append({c: values[c] for c in _COLUMNS})
                     new_index.append(i)
             if new_rows:
-                ids = conn.execute(_INSERT, new_rows).scalars()
+                ids = conn.execute(self._insert, new_rows).scalars()
                 for i, entry_id in zip(new_index, ids, strict=True):
                     v = batch[i]
                     results[i] = Stored(

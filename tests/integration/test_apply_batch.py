@@ -130,6 +130,7 @@ def test_a_clinician_created_in_a_rolled_back_message_is_created_again_by_the_ne
         person("GONE", "H1", trigger="A01", doctor=doctor),
         person("KEPT", "H2", trigger="A01", doctor=doctor),
     )
+    services.pipeline.move_to_journal([j.entry_id for j in jobs])  # out of the spool (SQLite)
     with services.uow_factory() as uow:  # another listener applied the first one already
         uow.session.execute(
             update(InboundMessage)

@@ -183,6 +183,9 @@ def run_crash(tmp_path: Path, mode: str, n: int) -> None:
         assert per_patient == []
         assert conn.execute("SELECT count(*) FROM patient").fetchone() == (n // 2,)
         assert conn.execute("SELECT DISTINCT state FROM stay").fetchall() == [("discharged",)]
+    spool = db.with_name(f"{db.stem}.hl7spool{db.suffix}")  # integration/spool.py
+    with sqlite3.connect(spool) as conn:
+        assert conn.execute("SELECT count(*) FROM spooled_message").fetchone() == (0,)
 
 
 def test_sigkill_mid_stream_async_senders_lose_nothing_and_apply_once(tmp_path: Path) -> None:

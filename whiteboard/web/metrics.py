@@ -65,6 +65,11 @@ class DatabaseCollector(Collector):
                 by_type = journal.error_queue_by_type(session)
                 oldest = journal.oldest_unapplied_received_at(session)
                 backlog = outbound_queue.backlog_by_destination(session)
+            spool = svc.pipeline.spool  # SQLite: received, not yet moved into the journal
+            if spool is not None:
+                spooled, spooled_since = spool.waiting()
+                states[journal.RECEIVED] += spooled
+                oldest = min((t for t in (oldest, spooled_since) if t is not None), default=None)
         except Exception as exc:  # the scrape still answers, with wardboard_database_up 0
             log.warning("metrics: the database queries failed: %s", exc)
             up.add_metric([], 0)
