@@ -8,7 +8,7 @@ it is read on first use and cached, never at import.
 from __future__ import annotations
 
 import csv
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from mpi.matching.normalise import compact_name
@@ -30,8 +30,11 @@ def nickname_table() -> dict[str, frozenset[str]]:
     return {nickname: frozenset(formals) for nickname, formals in table.items()}
 
 
+@lru_cache(maxsize=65536)
 def formal_names(name: str) -> frozenset[str]:
-    """The name itself plus every formal name it is a nickname for (BOB -> BOB, ROBERT)."""
+    """The name itself plus every formal name it is a nickname for (BOB -> BOB, ROBERT).
+
+    Cached (names repeat; the result is immutable)."""
     key = compact_name(name)
     if not key:
         return frozenset()

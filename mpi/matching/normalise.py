@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = [
     "compact_name",
@@ -52,10 +53,13 @@ def fold_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=65536)
 def normalise_name(text: str | None) -> str:
     """Upper-case, accent-free, apostrophes removed, hyphens kept without surrounding spaces.
 
     "o'brien" -> "OBRIEN", "Smith - Jones" -> "SMITH-JONES", " mary  anne " -> "MARY ANNE".
+    Cached: names repeat (a search prepares up to 60 candidates, each name several times),
+    and the accent folding and four expressions were most of preparing a record.
     """
     if not text:
         return ""
