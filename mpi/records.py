@@ -17,6 +17,7 @@ from mpi import nhs_number
 from mpi.history import BlockingKey, PatientAddress, PatientName
 from mpi.matching.blocking import blocking_keys
 from mpi.matching.normalise import normalise_postcode
+from mpi.matching.prepared import PreparedRecord
 from mpi.matching.record import PersonRecord
 from mpi.models import Patient
 
@@ -154,7 +155,7 @@ def record_of(
     )
 
 
-def keys_for(record: PersonRecord, placeholder: bool = False) -> set[str]:
+def keys_for(record: PersonRecord | PreparedRecord, placeholder: bool = False) -> set[str]:
     """A placeholder's made-up name must not put it in every UNKNOWN block: NHS key only."""
     keys = blocking_keys(record)
     if placeholder:
