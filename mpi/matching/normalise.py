@@ -49,6 +49,8 @@ _ADDRESS_WORDS = {
 
 def fold_accents(text: str) -> str:
     """Drop diacritics (Siân -> Sian, Zoë -> Zoe) so that keyboards without them still match."""
+    if text.isascii():  # nothing to fold (NFKD leaves ASCII as it is): most names and addresses
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
