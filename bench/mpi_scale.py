@@ -17,8 +17,8 @@ Steps, each with a progress bar:
 4. interactive look-ups: each held-out record is searched (blocking-key look-ups and scoring,
    the registration desk's path), p50/p99 reported, with the ratio to an exact identifier
    look-up measured on the same database. ``--passes N`` runs the same look-ups N times in
-   the same process: pass 1 starts with SQLite's page cache empty (a fresh process), later
-   passes are warm. ``--evict-os-cache`` first drops a SQLite file from the operating
+   the same process and connection: pass 1 is a fresh process (SQLite's page cache empty;
+   PostgreSQL's shared buffers as the server holds them), later passes are warm. ``--evict-os-cache`` first drops a SQLite file from the operating
    system's page cache (``posix_fadvise``), so pass 1 also reads the disk. The generated
    records the index was loaded from are freed before the look-ups: a server does not hold
    1.4 million synthetic records, and their garbage-collection passes would be measured.
@@ -421,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         report_feed(args, summary, peak_mib, feed_rate, parse_rate)
     for number, (fuzzy, exact) in enumerate(passes, start=1):
         cache = "OS cache evicted, " if args.evict_os_cache and number == 1 else ""
-        state = "fresh process, SQLite cache empty" if number == 1 else "warm, same process"
+        state = "fresh process and connection" if number == 1 else "warm, same connection"
         report_lookups(f"pass {number} ({cache}{state})", fuzzy, exact)
     if feed_ran:
         projected = 1_400_000 / feed_rate
