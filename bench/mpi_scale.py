@@ -18,8 +18,9 @@ Steps, each with a progress bar:
    the registration desk's path), p50/p99 reported, with the ratio to an exact identifier
    look-up measured on the same database. ``--passes N`` runs the same look-ups N times in
    the same process and connection: pass 1 is a fresh process (SQLite's page cache empty;
-   PostgreSQL's shared buffers as the server holds them), later passes are warm. ``--evict-os-cache`` first drops a SQLite file from the operating
-   system's page cache (``posix_fadvise``), so pass 1 also reads the disk. The generated
+   PostgreSQL's shared buffers as the server holds them), later passes are warm.
+   ``--evict-os-cache`` first drops a SQLite file from the operating system's page cache
+   (``posix_fadvise``), so pass 1 also reads the disk. The generated
    records the index was loaded from are freed before the look-ups: a server does not hold
    1.4 million synthetic records, and their garbage-collection passes would be measured.
 
