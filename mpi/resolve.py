@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from mpi import audit, nhs_number
 from mpi.history import BlockingKey, PatientAddress, PatientName
 from mpi.matching.decide import DEFAULT_THRESHOLDS, MatchDecision, Thresholds, best_matches
+from mpi.matching.prepared import PreparedRecord, prepare
 from mpi.matching.record import PersonRecord
 from mpi.matching.weights import DEFAULT_MODEL, MatchModel
 from mpi.models import NHS_AUTHORITY, Patient, PatientIdentifier
@@ -173,14 +174,21 @@ def resolve_identity(
 
 def search(
     session: Session,
-    incoming: PersonRecord,
+    incoming: PersonRecord | PreparedRecord,
     *,
     config: MatchConfig = DEFAULT_CONFIG,
     exclude: frozenset[int] = frozenset(),
     placeholder: bool = False,
 ) -> list[MatchDecision]:
-    """Best candidates for a record, through indexed blocking-key look-ups only."""
-    hits = candidate_hits(session, keys_for(incoming, placeholder), config.max_block)
+    """Best candidates for a record, through indexed blocking-key look-ups only.
+
+    Two statements: the blocks (one UNION ALL of per-key indexed reads) and the candidates
+    with their history (``records_for``). The incoming record is normalised once, for its keys
+    and for every comparison; candidates below the review threshold are scored but never
+    explained (``best_matches``).
+    """
+    prepared = prepare(incoming)
+    hits = candidate_hits(session, keys_for(prepared, placeholder), config.max_block)
     for patient_id in exclude:
         hits.pop(patient_id, None)
     if not hits:
@@ -189,7 +197,7 @@ def search(
     # cost of a search bounded however common the name (a JOHN SMITH born in 1980).
     ids = [pid for pid, _ in hits.most_common(config.max_candidates)]
     candidates = records_for(session, ids).values()
-    return best_matches(incoming, candidates, config.model, config.thresholds, limit=config.limit)
+    return best_matches(prepared, candidates, config.model, config.thresholds, limit=config.limit)
 
 
 _KEYS = BlockingKey.__table__.c  # type: ignore[attr-defined]
@@ -229,9 +237,13 @@ def candidate_hits(session: Session, keys: set[str], max_block: int) -> Counter[
     members: dict[str, list[int]] = {}
     for key, patient_id in session.connection().execute(_blocks(len(keys)), params):
         members.setdefault(key, []).append(patient_id)
-    for ids in members.values():
+    # Keys in order and each block by patient id, whatever order the database returned them
+    # in: the order breaks ties among equally good candidates (``most_common``), so it must
+    # not depend on the dialect's plan (the bulk GP feed's ``ChunkView.hits`` counts alike).
+    for key in sorted(members):
+        ids = members[key]
         if len(ids) <= max_block:
-            found.update(ids)
+            found.update(sorted(ids))
     return found
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mpi.matching.compare import compare_records
+from mpi.matching.compare import FieldComparison, compare_records
 from mpi.matching.prepared import PreparedRecord, prepare
 from mpi.matching.record import PersonRecord
 from mpi.matching.vetoes import DEFAULT_VETO_RULES, Veto, VetoRules, find_vetoes
@@ -179,24 +179,47 @@ def score_pair(
 ) -> MatchDecision:
     """Compare two records field by field, weigh each field, apply the vetoes, pick the zone."""
     model = model or DEFAULT_MODEL
-    thresholds = thresholds or DEFAULT_THRESHOLDS
     pa, pb = prepare(a), prepare(b)
+    return _decision(pa, pb, _weighed(pa, pb, model), model, thresholds, veto_rules)
+
+
+_Weighed = tuple[float, tuple[FieldComparison, ...], list[tuple[float, str]]]
+
+
+def _weighed(pa: PreparedRecord, pb: PreparedRecord, model: MatchModel) -> _Weighed:
+    """The pair's score with the comparisons and weights it sums: all a zone needs below the
+    review threshold, where vetoes cannot matter."""
     comparisons = compare_records(pa, pb)
-    rows = []
+    weights = model.weigh(comparisons)
     score = 0.0
-    for comparison, (weight, note) in zip(comparisons, model.weigh(comparisons), strict=True):
+    for weight, _note in weights:
         score += weight
-        rows.append(
-            ExplanationRow(
-                field=comparison.field,
-                value_a=comparison.value_a,
-                value_b=comparison.value_b,
-                level=comparison.level,
-                weight=weight,
-                description=LEVEL_DESCRIPTIONS[comparison.field][comparison.level],
-                note=note,
-            )
+    return score, comparisons, weights
+
+
+def _decision(
+    pa: PreparedRecord,
+    pb: PreparedRecord,
+    weighed: _Weighed,
+    model: MatchModel,
+    thresholds: Thresholds | None,
+    veto_rules: VetoRules | None,
+) -> MatchDecision:
+    """The full decision (explanation rows, vetoes, zone) of a weighed pair."""
+    thresholds = thresholds or DEFAULT_THRESHOLDS
+    score, comparisons, weights = weighed
+    rows = tuple(
+        ExplanationRow(
+            field=comparison.field,
+            value_a=comparison.value_a,
+            value_b=comparison.value_b,
+            level=comparison.level,
+            weight=weight,
+            description=LEVEL_DESCRIPTIONS[comparison.field][comparison.level],
+            note=note,
         )
+        for comparison, (weight, note) in zip(comparisons, weights, strict=True)
+    )
     vetoes = find_vetoes(
         pa, pb, comparisons, veto_rules or DEFAULT_VETO_RULES, model.term_frequencies
     )
@@ -207,7 +230,7 @@ def score_pair(
         score=score,
         probability=model.probability(score),
         vetoes=vetoes,
-        explanation=tuple(rows),
+        explanation=rows,
     )
 
 
@@ -231,14 +254,17 @@ def best_matches(
     model = model or DEFAULT_MODEL
     thresholds = thresholds or DEFAULT_THRESHOLDS
     incoming = prepare(candidate)
-    decisions = sorted(
-        (
-            score_pair(incoming, other, model, thresholds, veto_rules=veto_rules)
-            for other in candidates
-        ),
-        key=lambda d: d.score,
-        reverse=True,
-    )
+    decisions = []
+    for other in candidates:
+        theirs = prepare(other)
+        weighed = _weighed(incoming, theirs, model)
+        if weighed[0] < thresholds.review and not include_new_person:
+            # The new-person zone whatever the vetoes say, so left out below: only the score
+            # is needed (most of a search's candidates share a key and little else).
+            continue
+        decisions.append(_decision(incoming, theirs, weighed, model, thresholds, veto_rules))
+    # Stable, so candidates with equal scores keep their order, as without the shortcut.
+    decisions.sort(key=lambda d: d.score, reverse=True)
     above = [d for d in decisions if d.score >= thresholds.auto_link]
     if len(above) > 1 and decisions[0].zone == "auto_link":
         top = decisions[0]

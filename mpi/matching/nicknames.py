@@ -32,7 +32,9 @@ def nickname_table() -> dict[str, frozenset[str]]:
 
 @lru_cache(maxsize=1 << 16)
 def formal_names(name: str) -> frozenset[str]:
-    """The name itself plus every formal name it is a nickname for (BOB -> BOB, ROBERT)."""
+    """The name itself plus every formal name it is a nickname for (BOB -> BOB, ROBERT).
+
+    Cached (names repeat; the result is immutable)."""
     key = compact_name(name)
     if not key:
         return frozenset()

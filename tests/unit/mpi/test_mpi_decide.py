@@ -113,3 +113,37 @@ def test_best_matches_refuses_to_choose_between_two_strong_candidates() -> None:
 def test_best_matches_respects_the_limit() -> None:
     candidates = [record(f"R{i}") for i in range(5)]
     assert len(best_matches(BASE, candidates, limit=2)) == 2
+
+
+@pytest.mark.parametrize("with_frequencies", [False, True])
+def test_best_matches_skipping_low_scores_decides_as_deciding_every_pair(with_frequencies) -> None:
+    """Candidates below the review threshold are only scored, never explained: the result
+    must be what fully deciding every candidate and dropping the new-person zone gives,
+    on synthetic people with their slips, twins and namesakes (blocks as the index has them)."""
+    from bench.synthetic_people import generate
+    from mpi.matching.blocking import candidate_pairs
+    from mpi.matching.weights import DEFAULT_MODEL, TermFrequencies
+
+    data = generate(600, 5)
+    model = DEFAULT_MODEL
+    if with_frequencies:
+        model = model.with_term_frequencies(TermFrequencies.from_records(data.records))
+    neighbours: dict[int, list[int]] = {}
+    for i, j in sorted(candidate_pairs(data.records, max_block_size=200)):
+        neighbours.setdefault(i, []).append(j)
+        neighbours.setdefault(j, []).append(i)
+    zones: set[str] = set()
+    skipped = ambiguous = 0
+    for i, others in neighbours.items():
+        candidates = [data.records[j] for j in others]
+        every = best_matches(
+            data.records[i], candidates, model, limit=len(candidates), include_new_person=True
+        )
+        expected = [d for d in every if d.zone != "new_person"][:5]
+        assert best_matches(data.records[i], candidates, model, limit=5) == expected
+        zones.update(d.zone for d in every)
+        skipped += sum(d.zone == "new_person" for d in every)
+        ambiguous += any(v.code == "ambiguous" for d in expected for v in d.vetoes)
+    # The set exercised every zone, the ambiguity rule and the shortcut itself.
+    assert zones == {"auto_link", "review", "new_person"}
+    assert skipped > 100 and ambiguous > 10
