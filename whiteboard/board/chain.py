@@ -38,6 +38,10 @@ class ChainUnavailable(Exception):
     """The shared chain could not be read or written (Redis down, or the ward's lock busy)."""
 
 
+class WardBusy(ChainUnavailable):
+    """Another publisher held the ward's lock too long: only this push goes without it."""
+
+
 @dataclass(frozen=True)
 class Last:
     """The last push of a ward: one snapshot per audience ("full", "kiosk")."""
@@ -138,19 +142,17 @@ class RedisChain:
     def hold(self, ward: str) -> Iterator[None]:
         import redis
 
-        lock = self._redis.lock(
-            f"{self._key(ward)}:lock",
-            timeout=self._lock_seconds,
-            blocking_timeout=self._wait_seconds,
-        )
         try:
+            lock = self._redis.lock(
+                f"{self._key(ward)}:lock",
+                timeout=self._lock_seconds,
+                blocking_timeout=self._wait_seconds,
+            )
             acquired = lock.acquire()
         except redis.RedisError as exc:
             raise ChainUnavailable(f"Redis: {type(exc).__name__}: {exc}") from exc
         if not acquired:
-            raise ChainUnavailable(
-                f"ward {ward}'s push lock still held after {self._wait_seconds} s"
-            )
+            raise WardBusy(f"ward {ward}'s push lock still held after {self._wait_seconds} s")
         try:
             yield
         finally:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.clinical import ClinicalRules
 from config.db import utcnow
 from whiteboard.board.alerts_snapshot import alert_signature
-from whiteboard.board.chain import ChainUnavailable, LocalChain, PushChain
+from whiteboard.board.chain import ChainUnavailable, LocalChain, PushChain, WardBusy
 from whiteboard.board.patch import diff, sealed
 from whiteboard.board.privacy import redact_for_kiosk
 from whiteboard.board.snapshot import build_snapshot
@@ -83,6 +83,13 @@ class BoardPublisher:
         # Whether the last push could use the chain; pushes sent whole while it could not.
         self.chain_ok = True
         self.whole_pushes = 0
+        # After a failure the chain is left alone this long (a Redis that does not answer
+        # would otherwise cost every push its timeouts), and the wards pushed whole meanwhile
+        # are pushed whole again the first time the chain takes them: what the chain holds for
+        # them is older than what their boards show.
+        self.chain_retry_seconds = 5.0
+        self._chain_retry_at = 0.0
+        self._unchained: set[str] = set()
         self.superseded = 0  # pushes not sent: a later one for the ward had already gone out
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -209,21 +216,31 @@ class BoardPublisher:
         processes may build one ward at once); under the lock a push older than the last one
         sent is dropped, since that one already shows its change.
         """
+        if time.monotonic() < self._chain_retry_at:
+            self._send_whole(code, views)
+            return
         try:
             with self._chain.hold(code):
                 last = self._chain.last(code, tuple(views))
                 if last.newer_than(views["full"]):
                     self.superseded += 1
                     return
+                fresh = code in self._unchained
                 for audience, snap in views.items():
                     emit = self._chained.for_audience(audience)
                     if emit is not None:
-                        emit(code, *self._message(code, snap, last.views.get(audience)))
+                        base = None if fresh else last.views.get(audience)
+                        emit(code, *self._message(code, snap, base))
                 self._chain.remember(code, views)
+                self._unchained.discard(code)
             if not self.chain_ok:
                 self.chain_ok = True
                 log.warning("board pushes: the shared chain is back; pushes are patches again")
+        except WardBusy as exc:
+            log.warning("board push for ward %s sent whole: %s", code, exc)
+            self._send_whole(code, views)
         except ChainUnavailable as exc:
+            self._chain_retry_at = time.monotonic() + self.chain_retry_seconds
             if self.chain_ok:
                 self.chain_ok = False
                 log.warning(
@@ -231,11 +248,16 @@ class BoardPublisher:
                     "until it is back",
                     exc,
                 )
-            self.whole_pushes += 1
-            for audience, snap in views.items():
-                emit = self._whole.for_audience(audience)
-                if emit is not None:
-                    emit(code, *self._message(code, snap, None))
+            self._send_whole(code, views)
+
+    def _send_whole(self, code: str, views: dict[str, dict[str, Any]]) -> None:
+        """Whole boards, which every screen shows whatever it had: for when the chain fails."""
+        self.whole_pushes += 1
+        self._unchained.add(code)
+        for audience, snap in views.items():
+            emit = self._whole.for_audience(audience)
+            if emit is not None:
+                emit(code, *self._message(code, snap, None))
 
     @staticmethod
     def _message(
