@@ -221,7 +221,7 @@ def one(settings: Settings, redis_url: str) -> Iterator[tuple[Services, Screen]]
 def test_redis_down_still_delivers_whole_boards_then_patches_again(one, caplog):
     svc, screen = one
     publisher = svc.publisher
-    working = publisher._chain
+    working = publisher.chain
     assert isinstance(working, RedisChain)
     publisher._chain = RedisChain(DeadRedis(), svc.settings.redis_channel)
     publisher.chain_retry_seconds = 0  # try Redis again on every push, for the test

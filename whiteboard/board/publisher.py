@@ -99,6 +99,11 @@ class BoardPublisher:
         # Called with each push's duration (snapshot build + emit), e.g. a metrics histogram.
         self.observe_push_seconds: Callable[[float], None] | None = None
 
+    @property
+    def chain(self) -> PushChain:
+        """The last pushes this publisher patches against (shared in Redis, or its own)."""
+        return self._chain
+
     def snapshot(self, ward_code: str) -> dict[str, Any] | None:
         with self._sessions() as session:
             snap = build_snapshot(session, ward_code, self._clock(), self._tz_name, self._rules)
