@@ -170,7 +170,9 @@ def bootstrap(
         settings.clinical,
         clock.now,
         emit_kiosk,
-        chain=push_chain(settings),
+        # A process that pushes nowhere must not write the shared chain: boards would get
+        # patches against snapshots they were never sent.
+        chain=push_chain(settings) if emit is not None else LocalChain(),
         chained=chained,
     )
     audit = AuditLog(sessions, uow_factory)

@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -27,14 +27,21 @@ from whiteboard.board.patch import BoardFollower
 BEDS = ["A1", "A2", "A3", "A4", "SR1"]
 
 
+GIVEN = ("Ann", "Bilal", "Cerys", "Dev", "Eilidh", "Femi", "Grace", "Huw", "Isla", "Jack")
+
+
 def person(i: int) -> dict[str, Any]:
-    """Admission i's patient: a different person each time, so the index keeps them apart."""
+    """Admission i's patient: clearly a different person each time (name, forename and birth
+    date all differ), so the patient index never takes two of them for one."""
+    born = date(1930, 1, 1) + timedelta(days=(i * 7919) % 25_000)
+    letters = "".join(chr(65 + (i // 26**k) % 26) for k in range(3))
     return dict(
-        family=f"CHAIN{i:03d}",
-        given=("Ann", "Bob", "Cy", "Dee", "Eve")[i % 5],
+        family=f"CHAIN{letters}",
+        given=GIVEN[i % len(GIVEN)],
         hospital_number=f"RM81{i:05d}",
         nhs_number=None,
-        dob=f"19{40 + i % 50:02d}0{1 + i % 9}1{i % 10}",
+        dob=born.strftime("%Y%m%d"),
+        sex="FM"[i % 2],
         visit=f"VC{i:05d}",
     )
 
@@ -258,7 +265,8 @@ def test_redis_not_listening_at_all_still_delivers_whole_boards(settings: Settin
             _settle([svc])
         events = [(e, p) for _aud, e, p in screen.events]
         assert [e for e, _p in events] == ["board", "board"]
-        assert events[-1][1]["snapshot"]["patients"][1]["display_name"].startswith("CHAIN001")
+        shown = events[-1][1]["snapshot"]["patients"][1]["display_name"]
+        assert shown.startswith(person(1)["family"])
         assert svc.publisher.whole_pushes == 2
     finally:
         svc.stop()
@@ -381,3 +389,15 @@ def test_web_and_mllp_processes_taking_turns_cost_no_board_a_resync(site, nurse_
     finally:
         for board in boards:
             board.close()
+
+
+def test_a_process_that_pushes_nowhere_leaves_the_shared_chain_alone(settings, redis_url):
+    shared = settings.replace(redis_url=redis_url)
+    silent = bootstrap(shared)  # a command-line tool: no emitter
+    talking = bootstrap(shared, emit=Screen().emitter("full"))
+    try:
+        assert not silent.publisher.chain_shared
+        assert talking.publisher.chain_shared
+    finally:
+        silent.stop()
+        talking.stop()

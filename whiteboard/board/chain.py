@@ -147,6 +147,9 @@ class RedisChain:
                 f"{self._key(ward)}:lock",
                 timeout=self._lock_seconds,
                 blocking_timeout=self._wait_seconds,
+                # redis-py polls a held lock every 0.1 s by default; a push waits behind
+                # another process's push for a few milliseconds, so poll that often.
+                sleep=0.005,
             )
             acquired = lock.acquire()
         except redis.RedisError as exc:
