@@ -14,6 +14,7 @@ from integration.web import api as hl7_api
 from integration.web import monitor as hl7_monitor
 from mpi.web import api as mpi_api
 from mpi.web import pages as mpi_pages
+from whiteboard.board.publisher import Emitters
 from whiteboard.web import (
     access,
     admin,
@@ -32,7 +33,7 @@ from whiteboard.web import (
 )
 from whiteboard.web.events import register_socket_handlers, start_socket_recheck
 from whiteboard.web.problems import register_problem_handlers
-from whiteboard.web.socket import emit_board, emit_kiosk_board, socketio
+from whiteboard.web.socket import QueueEmitter, emit_board, emit_kiosk_board, socketio
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,13 @@ def create_app(
     )
     app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False)
 
-    services: Services = bootstrap(settings, emit=emit_board, emit_kiosk=emit_kiosk_board)
+    chained = None
+    if settings.redis_url:
+        queue = QueueEmitter(settings.redis_url, settings.redis_channel)
+        chained = Emitters(queue.board, queue.kiosk_board)
+    services: Services = bootstrap(
+        settings, emit=emit_board, emit_kiosk=emit_kiosk_board, chained=chained
+    )
     app.extensions["wardboard"] = services
 
     socketio.init_app(

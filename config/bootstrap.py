@@ -37,7 +37,8 @@ from mpi.handlers import MPI_COMMAND_HANDLERS
 from whiteboard import events
 from whiteboard.allocation_handlers import bind_shift_times
 from whiteboard.auth.audit import AuditLog, audit_record_changes
-from whiteboard.board.publisher import BoardPublisher, Emit
+from whiteboard.board.chain import LocalChain, PushChain, RedisChain
+from whiteboard.board.publisher import BoardPublisher, Emit, Emitters
 from whiteboard.board.versions import bump_ward_versions
 from whiteboard.clinical_handlers import bind_rules
 from whiteboard.gp_handlers import GP_HANDLERS
@@ -137,7 +138,10 @@ def bootstrap(
     emit: Emit | None = None,
     engine: Engine | None = None,
     emit_kiosk: Emit | None = None,
+    chained: Emitters | None = None,
 ) -> Services:
+    """Wire a ``Services``. ``emit``/``emit_kiosk`` push boards; ``chained``, when given,
+    pushes the patches of the shared chain instead (see ``BoardPublisher``)."""
     engine = engine or make_engine(
         settings.database_url,
         pool_size=settings.database_pool_size,
@@ -161,7 +165,16 @@ def bootstrap(
     observation_summary.track_changes(uow_factory.listen)
     clock = Clock()
     publisher = BoardPublisher(
-        sessions, emit or _no_emit, settings.timezone, settings.clinical, clock.now, emit_kiosk
+        sessions,
+        emit or _no_emit,
+        settings.timezone,
+        settings.clinical,
+        clock.now,
+        emit_kiosk,
+        # A process that pushes nowhere must not write the shared chain: boards would get
+        # patches against snapshots they were never sent.
+        chain=push_chain(settings) if emit is not None else LocalChain(),
+        chained=chained,
     )
     audit = AuditLog(sessions, uow_factory)
     event_handlers: dict[type, list[Callable[[Any], None]]] = {
@@ -190,6 +203,14 @@ def bootstrap(
     )
     services.destinations = destinations
     return services
+
+
+def push_chain(settings: Settings) -> PushChain:
+    """The chain of last pushes: shared through Redis when the site has one, else this
+    process's own (whiteboard/board/chain.py)."""
+    if settings.redis_url:
+        return RedisChain.from_url(settings.redis_url, settings.redis_channel)
+    return LocalChain()
 
 
 def load_senders(settings: Settings) -> SenderDirectory:

@@ -24,7 +24,8 @@ class BoardSocket:
         self.url, self.auth = url, auth
         self.received: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
         self.client = socketio.Client(reconnection=False)
-        follow_board(self.client, lambda data: self.received.put(("board", data)))
+        # ``follower.resyncs``: patches that did not apply, so the board asked for it whole.
+        self.follower = follow_board(self.client, lambda data: self.received.put(("board", data)))
         self.client.on(
             "board_error", lambda data: self.received.put(("error", data)), namespace=NAMESPACE
         )

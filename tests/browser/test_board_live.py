@@ -103,14 +103,15 @@ def test_pushes_after_the_first_are_patches_that_keep_the_board_right(
         for n, family, bed in ((1, "PATCHONE", "A1"), (2, "PATCHTWO", "A2")):
             assert ack_code(mllp.send(person("A01", n, family, f"AMU^A^{bed}"))) == "AA"
             page.wait_for_selector(f"tr.patient:has-text('{family}')", timeout=10_000)
-        assert ("full", "AMU") in publisher._last  # so the later pushes were patches
+        assert "full" in publisher.chain.last("AMU", ("full",)).views  # later pushes: patches
         assert ack_code(mllp.send(person("A03", 1, "PATCHONE", "AMU^A^A1"))) == "AA"
         page.wait_for_selector("tr.patient:has-text('PATCHONE')", state="detached", timeout=10_000)
         assert page.locator("[data-bed='A1']").get_attribute("data-status") != "O"
         assert page.locator("#board").get_attribute("data-resyncs") is None
 
         # A patch made against a snapshot this screen never had: it fetches the whole board.
-        publisher._last[("full", "AMU")]["digest"] = "not-this-one"
+        last = publisher.chain.last("AMU", ("full",)).views["full"]
+        publisher.chain.remember("AMU", {"full": {**last, "digest": "not-this-one"}})
         assert ack_code(mllp.send(person("A01", 3, "PATCHTHREE", "AMU^A^A4"))) == "AA"
         page.wait_for_selector("#board[data-resyncs='1']", timeout=10_000)
         page.wait_for_selector("tr.patient:has-text('PATCHTHREE')", timeout=10_000)

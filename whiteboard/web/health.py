@@ -58,7 +58,16 @@ def healthz() -> tuple[Response, int]:
         if scheduler is not None
         else {"ok": True, "enabled": False}
     )
-    checks["board_push"] = {"ok": True, "pushes": svc.publisher.pushes}
+    publisher = svc.publisher
+    # Pushes keep going without the shared chain (whole boards), so it does not make this
+    # process unhealthy; it says which chain is in use and whether it was usable last time.
+    checks["board_push"] = {
+        "ok": True,
+        "pushes": publisher.pushes,
+        "chain": "redis" if publisher.chain_shared else "process",
+        "chain_ok": publisher.chain_ok,
+        "whole_pushes_without_chain": publisher.whole_pushes,
+    }
     if svc.settings.redis_url:
         checks["redis"] = _redis_check(svc.settings.redis_url)
     healthy = all(part["ok"] for part in checks.values())

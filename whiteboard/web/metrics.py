@@ -168,7 +168,17 @@ class ProcessStateCollector(Collector):
             "How long the last board push took (build the snapshot and emit it)",
             value=publisher.last_push_seconds,
         )
-        yield from (pushes, failures, last)
+        whole = CounterMetricFamily(
+            "wardboard_board_whole_pushes",
+            "Pushes sent as whole boards because the shared chain (Redis) could not be used",
+            value=publisher.whole_pushes,
+        )
+        superseded = CounterMetricFamily(
+            "wardboard_board_pushes_superseded",
+            "Pushes not sent because another process had already pushed a later version",
+            value=publisher.superseded,
+        )
+        yield from (pushes, failures, last, whole, superseded)
 
         yield self._socket_clients()
 

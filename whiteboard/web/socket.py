@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_socketio import SocketIO
 
 NAMESPACE = "/board"
@@ -33,6 +35,29 @@ def emit_board(ward_code: str, event: str, payload: dict) -> None:
 
 def emit_kiosk_board(ward_code: str, event: str, payload: dict) -> None:
     socketio.emit(event, payload, to=kiosk_room_for(ward_code), namespace=NAMESPACE)
+
+
+class QueueEmitter:
+    """Board pushes published on the Redis channel only, for a web process in a shared chain.
+
+    ``socketio.emit`` in a web process hands an event to its own boards at once and then
+    publishes it for the others, while pushes from other processes reach its boards later,
+    through its Redis listener. A patch made here right after another process's push could
+    then overtake that push on this process's boards and not apply. Published only, every
+    push reaches every web process through Redis, in the order the chain made them (the
+    listener delivers those from a foreign host id, as it does those of ``run.py mllp``).
+    """
+
+    def __init__(self, redis_url: str, channel: str) -> None:
+        import socketio as sio
+
+        self._manager: Any = sio.RedisManager(redis_url, channel=channel, write_only=True)
+
+    def board(self, ward_code: str, event: str, payload: dict) -> None:
+        self._manager.emit(event, payload, namespace=NAMESPACE, room=room_for(ward_code))
+
+    def kiosk_board(self, ward_code: str, event: str, payload: dict) -> None:
+        self._manager.emit(event, payload, namespace=NAMESPACE, room=kiosk_room_for(ward_code))
 
 
 def end_session_screens(signon_ids: list[int], reason: str) -> None:
