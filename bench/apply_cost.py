@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
@@ -74,27 +75,16 @@ def pct(values: list[float], p: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=600)
-    parser.add_argument("--batch", type=int, default=50, help="journal entries per apply")
-    parser.add_argument("--database-url", default="", help="default: SQLite in a temp folder")
-    parser.add_argument("--repeat", type=int, default=1, help="measure the snapshot N times")
-    args = parser.parse_args()
-
+def demo_services(database_url: str, prefix: str) -> tuple[Any, dict[str, list[str]]]:
+    """The demo hospital's services with no pushes (SQLite in a temp folder unless a URL is
+    given), migrated and laid out; and each ward's beds. The caller stops the services."""
     from config.bootstrap import bootstrap
-    from config.db import utcnow
     from config.layout import apply_layout, load_layout
     from config.migrate import upgrade
     from config.settings import Settings
-    from integration.applier import Job
-    from integration.hl7.header import read_header
-    from integration.hl7.reader import MessageReader
-    from integration.journal_writer import row
-    from integration.routing import route
 
-    tmp = tempfile.mkdtemp(prefix="applycost-")
-    url = args.database_url or f"sqlite:///{tmp}/wardboard.sqlite"
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    url = database_url or f"sqlite:///{tmp}/wardboard.sqlite"
     settings = Settings(
         instance_path=Path(tmp), database_url=url, board_push_enabled=False, timezone="UTC"
     )
@@ -105,7 +95,29 @@ def main() -> None:
         with services.uow_factory() as uow:
             apply_layout(uow.session, layout)
             uow.commit()
-        beds = {w.code: [b for bay in w.bays for b in bay.beds] for w in layout.wards}
+    except Exception:
+        services.stop()
+        raise
+    return services, {w.code: [b for bay in w.bays for b in bay.beds] for w in layout.wards}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=600)
+    parser.add_argument("--batch", type=int, default=50, help="journal entries per apply")
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temp folder")
+    parser.add_argument("--repeat", type=int, default=1, help="measure the snapshot N times")
+    args = parser.parse_args()
+
+    from config.db import utcnow
+    from integration.applier import Job
+    from integration.hl7.header import read_header
+    from integration.hl7.reader import MessageReader
+    from integration.journal_writer import row
+    from integration.routing import route
+
+    services, beds = demo_services(args.database_url, "applycost-")
+    try:
         msgs = traffic(args.messages, beds)
         pipeline = services.pipeline
         tz = ZoneInfo("UTC")
@@ -183,7 +195,7 @@ def main() -> None:
         services.stop()
 
     apply_ms = apply_s * 1000 / len(msgs)
-    db = url.split(":")[0]
+    db = services.engine.dialect.name
     print(f"\n{len(msgs)} messages on {db}, batches of {args.batch}; ACK codes {codes}")
     print(f"  baseline: translate only, CPU {translate_ms:7.2f} ms/message")
     print(

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -32,12 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.apply_cost import LAYOUT, traffic  # noqa: E402  (after the path is set)
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
+from bench.apply_cost import demo_services, pct, traffic  # noqa: E402  (after the path is set)
 
 
 def main() -> None:
@@ -48,26 +42,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="replay the sequence N times")
     args = parser.parse_args()
 
-    from config.bootstrap import bootstrap
-    from config.layout import apply_layout, load_layout
-    from config.migrate import upgrade
-    from config.settings import Settings
     from whiteboard.board.chain import LocalChain, RedisChain
     from whiteboard.board.patch import BoardFollower
 
-    tmp = tempfile.mkdtemp(prefix="pushchain-")
-    url = args.database_url or f"sqlite:///{tmp}/wardboard.sqlite"
-    settings = Settings(
-        instance_path=Path(tmp), database_url=url, board_push_enabled=False, timezone="UTC"
-    )
-    services = bootstrap(settings, emit=lambda *_: None, emit_kiosk=lambda *_: None)
+    services, beds = demo_services(args.database_url, "pushchain-")
     try:
-        upgrade(services.engine)
-        layout = load_layout(LAYOUT)
-        with services.uow_factory() as uow:
-            apply_layout(uow.session, layout)
-            uow.commit()
-        beds = {w.code: [b for bay in w.bays for b in bay.beds] for w in layout.wards}
         publisher = services.publisher
         # The snapshots a publisher would push: one per ward after each message for it.
         sequence: list[tuple[str, dict[str, dict[str, Any]]]] = []
@@ -139,7 +118,7 @@ def main() -> None:
     finally:
         services.stop()
 
-    db = url.split(":")[0]
+    db = services.engine.dialect.name
     print(f"\n{n} pushes per mode ({args.rounds} rounds of {len(sequence)}), snapshots on {db}")
     for label, times, resyncs in (
         ("baseline: one process's chain (dict)", base, base_resyncs),

@@ -78,48 +78,13 @@ def changed_by(principal: Principal | None) -> Iterator[None]:
         CHANGED_BY.reset(token)
 
 
-def append(session: Session, rows: list[Row]) -> list[AuditEntry]:
-    """Append rows to the chain inside the caller's write transaction.
+def _chained(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
+    """The column values of ``rows``, each hashed onto the one before it and the chain's end.
 
-    On SQLite the caller's transaction is BEGIN IMMEDIATE (it holds the write lock); on
-    PostgreSQL an advisory lock held to commit serialises appenders, so two never chain to
-    the same previous row.
+    Call inside the caller's write transaction. On SQLite that is BEGIN IMMEDIATE (it holds
+    the write lock); on PostgreSQL an advisory lock held to commit serialises appenders, so
+    two never chain to the same previous row.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    prev = session.scalars(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
-    prev = prev or GENESIS
-    out = []
-    for actor, role, action, patient_id, workstation, detail in rows:
-        at = utcnow()
-        actor, workstation = actor[:80], workstation[:64]
-        digest = entry_hash(prev, at, actor, role, action, patient_id, workstation, detail)
-        entry = AuditEntry(
-            at=at,
-            actor=actor,
-            actor_role=role,
-            action=action,
-            patient_id=patient_id,
-            workstation=workstation,
-            detail=detail,
-            prev_hash=prev,
-            hash=digest,
-        )
-        session.add(entry)
-        out.append(entry)
-        prev = digest
-    session.flush()
-    return out
-
-
-def append_rows(session: Session, rows: list[Row]) -> None:
-    """``append`` without building ORM objects: the same chained rows, one executemany.
-
-    For callers that never read the entries back (the unit-of-work hook): a bulk GP-feed
-    chunk announces thousands of patients, and an ORM object each was a sixth of its time."""
-    if not rows:
-        return
-    session.flush()  # pending ORM rows first, as append's flush would have written them
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
     prev = session.scalars(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
@@ -143,7 +108,26 @@ def append_rows(session: Session, rows: list[Row]) -> None:
             }
         )
         prev = digest
-    session.execute(insert(AuditEntry.__table__), values)  # type: ignore[arg-type]
+    return values
+
+
+def append(session: Session, rows: list[Row]) -> list[AuditEntry]:
+    """Append rows to the chain inside the caller's write transaction; the entries, flushed."""
+    out = [AuditEntry(**v) for v in _chained(session, rows)]
+    session.add_all(out)
+    session.flush()
+    return out
+
+
+def append_rows(session: Session, rows: list[Row]) -> None:
+    """``append`` without building ORM objects: the same chained rows, one executemany.
+
+    For callers that never read the entries back (the unit-of-work hook): a bulk GP-feed
+    chunk announces thousands of patients, and an ORM object each was a sixth of its time."""
+    if not rows:
+        return
+    session.flush()  # pending ORM rows first, as append's flush would have written them
+    session.execute(insert(AuditEntry.__table__), _chained(session, rows))  # type: ignore[arg-type]
 
 
 def audit_record_changes(session: Session, events: list[Any]) -> None:
