@@ -51,6 +51,7 @@ class MessageBus:
         items: Iterable[tuple[Any, Callable[[Session], None] | None]],
         budget_seconds: float | None = None,
         begin: Callable[[Session], None] | None = None,
+        finish: Callable[[Session, list[tuple[Any, BaseException | None]]], None] | None = None,
     ) -> list[tuple[Any, BaseException | None]]:
         """Run several commands in one transaction, each in its own savepoint.
 
@@ -60,7 +61,9 @@ class MessageBus:
         stops early once that much time has passed, so the write lock is not held for long;
         the result then covers only a prefix of ``items``. ``begin`` runs first in the
         transaction, outside every savepoint (the HL7 applier moves its messages from the spool
-        into the journal there).
+        into the journal there). ``finish`` runs last, after every savepoint and before the
+        commit, with the results so far: the HL7 applier marks the messages that succeeded
+        applied there in one statement (an exception from it fails the whole batch).
         """
         started = time.perf_counter()
         results: list[tuple[Any, BaseException | None]] = []
@@ -96,6 +99,8 @@ class MessageBus:
                     results.append((None, exc))
                 else:
                     results.append((result, None))
+            if finish is not None:
+                finish(uow.session, results)
             uow.commit()
         for event in uow.collect_new_events():
             self.publish(event)

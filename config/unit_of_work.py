@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import TracebackType
 from typing import Any
@@ -45,6 +45,11 @@ class UnitOfWork:
         self._before_commit = before_commit
         self._events: list[Any] = []
         self._committed_events: list[Any] = []
+        # Reference rows (wards, beds, clinicians) this transaction has loaded, held strongly:
+        # the session's identity map holds clean objects only weakly, so without this a ward
+        # read by one message of an HL7 batch is read again by the next (and by every lazy
+        # load of ``stay.ward``). Cleared with each transaction, so never stale across them.
+        self.pinned: dict[Hashable, Any] = {}
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
@@ -55,6 +60,7 @@ class UnitOfWork:
             self._lock.__exit__(None, None, None)
             raise
         self._events = []
+        self.pinned = {}
         return self
 
     def __exit__(
@@ -64,6 +70,7 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
+            self.pinned = {}
             self.session.rollback()
             self.session.close()
         finally:

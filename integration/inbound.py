@@ -272,8 +272,13 @@ class InboundPipeline:
         ready = self._prepare_ahead(jobs)
         yield_to_journal = self.uow_factory.single_writer
         prepared: list[tuple[Job, Any, bytes, str] | Rejection] = []
+        # Entries this batch may mark applied (read and locked first in its transaction), and
+        # for each command handed to the bus the claim to make if it succeeds: all of them in
+        # one statement at the end (``finish``), not one UPDATE per message.
+        claimable: set[int] = set()
+        claims: list[tuple[int, str, bytes | None] | None] = []
 
-        def commands() -> Iterator[tuple[Any, Callable[[Any], None]]]:
+        def commands() -> Iterator[tuple[Any, Callable[[Any], None] | None]]:
             for job in jobs:
                 if yield_to_journal and prepared and self.writer.waiting():
                     return  # commit what is done; the rest waits for the next batch
@@ -281,22 +286,32 @@ class InboundPipeline:
                 if p is None or _job_of(p) is not job:
                     p = self._prepare(job)
                 prepared.append(p)
-                if not isinstance(p, Rejection):
-                    yield p[1], self._claimer(p[0], p[2])
+                if isinstance(p, Rejection):
+                    continue
+                if job.entry_id in claimable:
+                    claims.append((job.entry_id, "AA", None if job.acked else p[2]))
+                    yield p[1], None
+                else:  # applied meanwhile (a resend raced its first copy): rolled back
+                    claims.append(None)
+                    yield p[1], _refuse(job.entry_id)
 
         moved: list[int] = []
+        ids = [j.entry_id for j in jobs]
 
-        def move(session: Any) -> None:
-            moved.extend(self._move_from_spool(session.connection(), [j.entry_id for j in jobs]))
+        def begin(session: Any) -> None:
+            conn = session.connection()
+            if self.spool is not None:
+                moved.extend(self._move_from_spool(conn, ids))
+            claimable.update(journal.claimable(conn, ids))
+
+        def finish(session: Any, results: list[tuple[Any, BaseException | None]]) -> None:
+            done = [c for c, (_, exc) in zip(claims, results, strict=True) if c and exc is None]
+            changed = journal.claim_applied_many(session.connection(), done, self.clock())
+            if changed >= 0 and changed != len(done):  # cannot happen: the rows are locked
+                raise RuntimeError(f"claimed {changed} of {len(done)} journal entries")
 
         try:
-            results = iter(
-                self.bus.handle_batch(
-                    commands(),
-                    budget_seconds,
-                    begin=move if self.spool is not None else None,
-                )
-            )
+            results = iter(self.bus.handle_batch(commands(), budget_seconds, begin, finish))
         finally:
             # What the batch did not reach stays translated for the applier's next batch.
             self._translated = ready
@@ -368,14 +383,6 @@ class InboundPipeline:
             return Rejection(job, AckError(exc.code, exc.message, "E", exc.location))
         ack = encode(build_ack(header, "AA", self.clock()), codec)
         return job, command, ack, codec
-
-    def _claimer(self, job: Job, ack: bytes) -> Callable[[Any], None]:
-        def mark_applied(session: Any) -> None:
-            stored_ack = None if job.acked else ack
-            if not journal.claim_applied(session, job.entry_id, "AA", stored_ack, self.clock()):
-                raise AlreadyApplied(job.entry_id)
-
-        return mark_applied
 
     def _settle(self, job: Job, ack: bytes, codec: str, exc: BaseException | None) -> Outcome:
         entry_id, header, acked = job.entry_id, job.header, job.acked
@@ -558,6 +565,15 @@ class InboundPipeline:
 
 
 ACCEPT_CODES = ("AA", "CA")
+
+
+def _refuse(entry_id: int) -> Callable[[Any], None]:
+    """The claim for an entry that is no longer claimable: its savepoint is rolled back."""
+
+    def refuse(_session: Any) -> None:
+        raise AlreadyApplied(entry_id)
+
+    return refuse
 
 
 def _job_of(prepared: tuple[Job, Any, bytes, str] | Rejection) -> Job:

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     Index,
     LargeBinary,
     String,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    or_,
     select,
     update,
 )
@@ -101,6 +103,49 @@ def claim_applied(
     return result.rowcount == 1
 
 
+CLAIMABLE = (RECEIVED, FAILED, REJECTED)
+
+
+def claimable(conn: Connection, ids: list[int]) -> set[int]:
+    """Which of ``ids`` may still be claimed (``claim_applied`` would succeed), locking them.
+
+    For a batch that claims its entries together at its end (``claim_applied_many``) instead
+    of one statement per message: called first in the batch's transaction, it takes the rows'
+    locks (``FOR UPDATE`` on PostgreSQL; on SQLite the transaction already holds the one write
+    lock), so nobody else can claim them before this transaction ends.
+    """
+    if not ids:
+        return set()
+    table = InboundMessage.__table__
+    query = (
+        select(table.c.id)
+        .where(table.c.id.in_(ids))
+        .where(table.c.state.in_(CLAIMABLE))
+        .with_for_update()
+    )
+    return set(conn.execute(query).scalars())
+
+
+def claim_applied_many(
+    conn: Connection, claims: list[tuple[int, str, bytes | None]], at: datetime
+) -> int:
+    """``claim_applied`` for many entries (entry id, ACK code, ACK or None), one executemany per
+    statement shape; returns how many rows changed. The caller checked ``claimable`` in the
+    same transaction, so every one of them is claimed."""
+    changed = 0
+    for with_ack in (False, True):
+        params: list[dict[str, object]] = [
+            {"entry_id": entry_id, "at": at, "ack_code": code, "ack": ack}
+            if with_ack
+            else {"entry_id": entry_id, "at": at}
+            for entry_id, code, ack in claims
+            if (ack is not None) == with_ack
+        ]
+        if params:
+            changed += conn.execute(_claim_statement(with_ack), params).rowcount
+    return changed
+
+
 @lru_cache(maxsize=2)
 def _claim_statement(with_ack: bool) -> Any:
     table = InboundMessage.__table__
@@ -113,10 +158,12 @@ def _claim_statement(with_ack: bool) -> Any:
     }
     if with_ack:
         values.update(ack_code=bindparam("ack_code"), ack=bindparam("ack", type_=table.c.ack.type))
+    # Spelled out rather than ``IN (...)``: an expanding IN cannot be used in an executemany.
+    claimable_state = or_(*(table.c.state == state for state in CLAIMABLE))
     return (
         update(table)
         .where(table.c.id == bindparam("entry_id"))
-        .where(table.c.state.in_((RECEIVED, FAILED, REJECTED)))
+        .where(claimable_state)
         .values(**values)
     )
 

@@ -69,11 +69,14 @@ def start(session: Session, stay: Stay, ward: Ward, bed: Bed | None, at: datetim
 
 def vacate(stay: Stay, at: datetime, *, bed_status: str = "H") -> None:
     """End the stay's current occupancy; its bed is left needing cleaning."""
+    # Both read before anything changes: a lazy load after the first change would autoflush
+    # it (an extra flush per discharge, with the savepoint's own to follow).
+    bed = stay.bed
     occ = current_occupancy(stay)
     if occ is not None:
         occ.ended_at = max(at, occ.started_at)
-    if stay.bed is not None:
-        stay.bed.set_status(bed_status, at)
+    if bed is not None:
+        bed.set_status(bed_status, at)
     stay.bed = None
 
 

@@ -299,11 +299,10 @@ def note_responsible(session: Session, stay: Stay, at: datetime, *, new_stay: bo
     if stay.clinician is None:
         return
     if new_stay:
-        if stay.clinician.id is None or stay.id is None:
+        # Added with the new stay itself (not its id), so the caller's one flush writes both.
+        if stay.clinician.id is None:
             session.flush()
-        session.add(
-            ResponsibleClinician(stay_id=stay.id, clinician_id=stay.clinician.id, from_time=at)
-        )
+        session.add(ResponsibleClinician(stay=stay, clinician_id=stay.clinician.id, from_time=at))
         return
     session.flush()
     last = session.scalars(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from config.unit_of_work import UnitOfWork
@@ -53,8 +53,8 @@ def admit_patient(cmd: cmds.AdmitPatient, uow: UnitOfWork) -> int:
         ward=ward,
     )
     bed_moves.start(s, stay, ward, bed, at)
-    s.flush()
     note_responsible(s, stay, at, new_stay=True)
+    s.flush()  # one flush: the stay, its first occupancy and clinician row (stay.id next)
     uow.add_event(events.PatientAdmitted(stay.id, patient.id, ward.code))
     return stay.id
 
@@ -85,8 +85,8 @@ def register_patient(cmd: cmds.RegisterPatient, uow: UnitOfWork) -> int:
         ward=ward,
     )
     bed_moves.start(s, stay, ward, bed, at)
-    s.flush()
     note_responsible(s, stay, at, new_stay=True)
+    s.flush()  # one flush: the stay, its first occupancy and clinician row (stay.id next)
     uow.add_event(events.PatientRegistered(stay.id, patient.id, ward.code))
     return stay.id
 
@@ -378,8 +378,10 @@ def _location(uow: UnitOfWork, visit: cmds.VisitDetails) -> tuple[Ward, Bed | No
                 f"unknown ward {loc.ward!r} in PV1-3: add it to the ward layout, then replay"
             )
         uow.ids.put("ward", loc.ward, ward.id)
+        uow.pinned[("ward", loc.ward)] = ward
     bed = None
     if loc.bed:
+        _pin_beds(uow, ward)
         key = (ward.id, loc.bed)
         bed = _cached(uow, Bed, "bed", key, lambda b: (b.ward_id, b.code) == key)
         if bed is None:
@@ -388,11 +390,35 @@ def _location(uow: UnitOfWork, visit: cmds.VisitDetails) -> tuple[Ward, Bed | No
             ).first()
             if bed is not None:
                 uow.ids.put("bed", key, bed.id)
+                uow.pinned[("bed", key)] = bed
     return ward, bed
 
 
+def _pin_beds(uow: UnitOfWork, ward: Ward) -> None:
+    """Load all of ``ward``'s beds once per transaction (one query instead of one per bed an
+    HL7 batch names; they also serve the lazy loads of ``stay.bed``)."""
+    if uow.pinned.get(("beds", ward.id)):
+        return
+    uow.pinned[("beds", ward.id)] = True
+    for bed in uow.session.scalars(_WARD_BEDS, {"ward_id": ward.id}):
+        uow.pinned[("bed", (ward.id, bed.code))] = bed
+        uow.ids.put("bed", (ward.id, bed.code), bed.id)
+
+
+_WARD_BEDS = select(Bed).where(Bed.ward_id == bindparam("ward_id"))
+
+
 def _cached(uow: UnitOfWork, model: type[_T], kind: str, key: Any, still: Any) -> _T | None:
-    """The row remembered for ``key`` if it is still there and still that key (config/id_cache)."""
+    """The row remembered for ``key`` if it is still there and still that key (config/id_cache).
+
+    First the rows this transaction already holds (``uow.pinned``), then the ids remembered
+    between transactions; either way the row is checked, and pinned for the rest of the
+    transaction."""
+    pinned = uow.pinned.get((kind, key))
+    if pinned is not None:
+        if inspect(pinned).persistent and still(pinned):
+            return pinned  # type: ignore[no-any-return]
+        del uow.pinned[(kind, key)]
     row_id = uow.ids.get(kind, key)
     if row_id is None:
         return None
@@ -400,6 +426,7 @@ def _cached(uow: UnitOfWork, model: type[_T], kind: str, key: Any, still: Any) -
     if row is None or not still(row):
         uow.ids.forget(kind, key)
         return None
+    uow.pinned[(kind, key)] = row
     return row
 
 
@@ -415,6 +442,7 @@ def _clinician(uow: UnitOfWork, ref: cmds.ClinicianRef | None) -> Clinician | No
             session.add(clinician)
         else:
             uow.ids.put("clinician", ref.code, clinician.id)
+            uow.pinned[("clinician", ref.code)] = clinician
     # Only real changes: an unchanged name must not make the row dirty (a flush and an UPDATE).
     if ref.family_name and clinician.family_name != ref.family_name:
         clinician.family_name = ref.family_name

@@ -161,3 +161,36 @@ def test_an_admission_without_a_bed_records_its_clinician_on_the_interval(servic
             )
         ).all()
     assert (bed_id, clinician) == (None, "C1234567")
+
+
+def test_a_batch_claims_every_message_that_applied_and_none_that_failed(services):
+    """The batch's claims are made together at its end: each applied message is marked applied
+    with the ACK its sender got (async: the stored accept ACK is kept; sync: the AA is stored),
+    a message that failed is not, and applying the batch again changes nothing."""
+    jobs = journalled(
+        services,
+        person("FIRST", "H1", trigger="A01", visit="V1"),
+        adt("A01", location="NOWHERE^^X1", family="LOST", hospital_number="H2"),
+        person("THIRD", "H3", trigger="A01", visit="V3", location="AMU^^A3"),
+    )
+    sync = Job(jobs[2].entry_id, jobs[2].raw, jobs[2].header, jobs[2].received_at, False)
+    outcomes = services.pipeline.apply_batch([jobs[0], jobs[1], sync])
+    assert [o.code for o in outcomes] == ["AA", "AE", "AA"]
+
+    with services.read_session() as s:
+        entries = {
+            e.id: e
+            for e in s.scalars(
+                select(InboundMessage).where(InboundMessage.id.in_([j.entry_id for j in jobs]))
+            )
+        }
+    first, lost, third = (entries[j.entry_id] for j in jobs)
+    assert (first.state, first.ack, first.attempts) == (journal_states.APPLIED, b"accepted", 1)
+    assert first.applied_at is not None
+    assert (lost.state, lost.ack) == (journal_states.FAILED, b"accepted")
+    assert third.state == journal_states.APPLIED
+    assert third.ack == outcomes[2].ack and third.ack_code == "AA"
+
+    again = services.pipeline.apply_batch([jobs[0], sync])
+    assert [o.code for o in again] == ["AA", "AA"]
+    assert [s[0] for s in stays(services)] == ["FIRST", "THIRD"]

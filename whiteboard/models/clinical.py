@@ -8,11 +8,15 @@ action a named person takes and may have to account for.
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, ForeignKey, String, Text, Time
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from config.db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from whiteboard.models.stay import Stay
 
 
 class VteAssessment(Base):
@@ -119,6 +123,9 @@ class ResponsibleClinician(Base):
     stay_id: Mapped[int] = mapped_column(ForeignKey("stay.id"), index=True)
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"))
     from_time: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # Lets an admission add its first row before the stay has an id: one flush for both.
+    stay: Mapped[Stay] = relationship()
 
 
 class OutpatientBooking(Base):
