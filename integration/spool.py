@@ -23,6 +23,7 @@ No migrations: the spool holds only messages on their way in and is created when
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import OperationalError
 
 from config.db import UTCDateTime, make_engine
 from config.unit_of_work import UnitOfWorkFactory
@@ -95,7 +97,18 @@ class Spool:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.engine = make_engine(f"sqlite:///{path}", pool_size=4, max_overflow=16)
-        _metadata.create_all(self.engine)
+        # Under the write lock: processes starting together (an MLLP listener and the
+        # scheduler) would otherwise both find no table and one fail "database is locked"
+        # upgrading its read to a write.
+        for attempt in range(5):  # a brand-new file's switch to WAL can also refuse at once
+            try:
+                with self.engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
+                    _metadata.create_all(conn)
+                break
+            except OperationalError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
         self.writes = UnitOfWorkFactory(self.engine)  # its own writer lock and BEGIN IMMEDIATE
         self.table = SPOOLED
 
