@@ -18,13 +18,16 @@ python-hl7's tree either way (the message monitor's parsed view).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
+from typing import TypeVar
 
 import hl7
 from hl7.parser import create_parse_plan
 from hl7.util import unescape
 
 _HEADERS = ("MSH", "BHS", "FHS")
+_T = TypeVar("_T")
 
 
 class UnparseableMessage(ValueError):
@@ -84,7 +87,7 @@ class MessageReader:
             raise UnparseableMessage(f"the message could not be parsed: {exc}") from None
 
     @cached_property
-    def message(self) -> hl7.Message:  # type: ignore[override]
+    def message(self) -> hl7.Message:
         """python-hl7's tree of the whole message (parsed when first asked for)."""
         return self._parse()
 
@@ -193,6 +196,6 @@ class MessageReader:
         return len(text.split(self._seps[2]))
 
 
-def _at(items: list[str] | list[list[str]], index: int):  # type: ignore[no-untyped-def]
+def _at(items: Sequence[_T], index: int) -> _T:
     """python-hl7's 1-based index (``hl7.Sequence.__call__``): 0 and below index from the end."""
     return items[index - 1 if index >= 1 else index]
