@@ -106,7 +106,7 @@ def resolve_identity(
         raise InvalidCommand("the patient has no identifier (PID-3) and no NHS number")
     nhs = _valid_nhs(details.nhs_number)
     placeholder = is_placeholder_name(details.family_name, details.given_names)
-    patient, tier = _find_exact(session, details, nhs)
+    patient, tier, held = _find_exact(session, details, nhs)
     disputed_nhs = (
         tier == "nhs_number"
         and patient is not None
@@ -162,7 +162,7 @@ def resolve_identity(
         changed = apply_demographics(
             session, patient, details, own_nhs, placeholder, source=source, only=authoritative
         )
-    _attach_identifiers(session, patient, details, nhs, tier, score, source)
+    _attach_identifiers(session, patient, details, nhs, tier, score, source, held)
     if created or changed:
         session.flush()
         refresh_keys(session, patient, fresh=created)
@@ -355,19 +355,24 @@ def _valid_nhs(raw: str | None) -> str | None:
 
 def _find_exact(
     session: Session, details: PatientDetails, nhs: str | None
-) -> tuple[Patient | None, str]:
+) -> tuple[Patient | None, str, frozenset[tuple[str, str]]]:
+    """The patient, the tier, and the (authority, value) the look-up proved that patient holds
+    (the identifier it was found by, unless a merge redirected it): ``_attach_identifiers``
+    need not ask who holds that one again."""
     by_identifier, by_nhs = _exact_queries()
     for ident in details.identifiers:
         found = session.scalars(
             by_identifier, {"authority": ident.authority, "value": ident.value}
         ).first()
         if found is not None:
-            return survivor(session, found), "identifier"
+            patient = survivor(session, found)
+            held = frozenset({(ident.authority, ident.value)} if patient is found else ())
+            return patient, "identifier", held
     if nhs:
         found = session.scalars(by_nhs, {"nhs": nhs}).first()
         if found is not None:
-            return found, "nhs_number"
-    return None, "new"
+            return found, "nhs_number", frozenset()
+    return None, "new", frozenset()
 
 
 def nhs_number_contradicted(session: Session, patient: Patient, incoming: PersonRecord) -> bool:
@@ -453,6 +458,7 @@ def _attach_identifiers(
     tier: str,
     score: float | None,
     source: str,
+    held: frozenset[tuple[str, str]] = frozenset(),
 ) -> None:
     wanted = [(i.authority, i.value, i.id_type, True) for i in details.identifiers]
     if details.nhs_number:
@@ -465,8 +471,10 @@ def _attach_identifiers(
         owners = _owners(session, [(a, v) for a, v, _t, _ok in wanted if (a, v) not in known])
     else:
         # One Core look-up of who holds the message's ids, rather than loading the record's
-        # whole identifier collection through the ORM (most messages add none).
-        holders = _owners(session, [(a, v) for a, v, _t, _ok in wanted])
+        # whole identifier collection through the ORM (most messages add none); none at all
+        # when the patient was found by the only one (the common ADT: a hospital number).
+        holders = _owners(session, [(a, v) for a, v, _t, _ok in wanted if (a, v) not in held])
+        holders.update(dict.fromkeys(held, patient.id))
         known = {pair for pair, holder in holders.items() if holder == patient.id}
         owners = {pair: holder for pair, holder in holders.items() if holder != patient.id}
     for authority, value, id_type, valid in wanted:
