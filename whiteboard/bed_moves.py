@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from whiteboard.models import Bed, BedOccupancy, Stay, Ward
+from whiteboard.models import Bed, BedOccupancy, Clinician, ResponsibleClinician, Stay, Ward
+from whiteboard.reports import observation_summary
 
 log = logging.getLogger(__name__)
 
@@ -40,31 +41,69 @@ def place(session: Session, stay: Stay, ward: Ward, bed: Bed | None, at: datetim
     stay.occupancies.append(occ)
 
 
-def start(session: Session, stay: Stay, ward: Ward, bed: Bed | None, at: datetime) -> None:
-    """``place`` for a stay not yet in the session (an admission or registration).
+def open_stay(
+    session: Session,
+    *,
+    patient_id: int,
+    patient_class: str,
+    visit_number: str | None,
+    at: datetime,
+    ward: Ward,
+    bed: Bed | None,
+    clinician: Clinician | None,
+) -> int:
+    """An admission's or registration's rows, returning the new stay's id: the stay (in
+    ``bed`` if given), its first occupancy and its first responsible-clinician row.
 
-    The same rows as ``place``, written in one flush: the bed's other occupant is looked up
-    before the new stay exists, and the stay goes in with its ward, bed and first occupancy
-    already set (``place`` on a new stay costs an INSERT, an UPDATE of the stay's bed and a
-    read of its empty occupancy list). The occupancy carries the stay's clinician.
+    Core inserts, not ORM objects: nothing reads the new stay back as an object in the
+    message that creates it, and the ORM flush of these three rows (with the stay's seven
+    relationships to sort out) cost more than the inserts themselves; a later message that
+    asks for the stay reads it from the database. The bed's other occupant is looked up and
+    the bed marked occupied through the ORM, as ``place`` does. The observation summary is
+    told of the new occupancy here, as its flush listener would have been.
     """
     if bed is not None:
         _evict_other_occupant(session, None, bed, at)
         bed.set_status("O", at)
-    clinician = stay.clinician
     if clinician is not None and clinician.id is None:
-        session.flush()  # a clinician first seen in this message: its id goes on the interval
-    stay.ward = ward
-    stay.bed = bed
-    stay.occupancies = [
-        BedOccupancy(
-            ward_id=ward.id,
-            bed_id=bed.id if bed else None,
-            clinician_id=clinician.id if clinician is not None else None,
-            started_at=at,
+        session.flush()  # a clinician first seen in this message: its id goes on the rows
+    clinician_id = clinician.id if clinician is not None else None
+    bed_id = bed.id if bed is not None else None
+    conn = session.connection()
+    stay_id: int = conn.execute(
+        _STAY_INSERT,
+        {
+            "patient_id": patient_id,
+            "visit_number": visit_number,
+            "patient_class": patient_class,
+            "ward_id": ward.id,
+            "bed_id": bed_id,
+            "clinician_id": clinician_id,
+            "admitted_at": at,
+        },
+    ).inserted_primary_key[0]
+    conn.execute(
+        _OCCUPANCY_INSERT,
+        {
+            "stay_id": stay_id,
+            "ward_id": ward.id,
+            "bed_id": bed_id,
+            "clinician_id": clinician_id,
+            "started_at": at,
+        },
+    )
+    if clinician_id is not None:
+        conn.execute(
+            _RESPONSIBLE_INSERT,
+            {"stay_id": stay_id, "clinician_id": clinician_id, "from_time": at},
         )
-    ]
-    session.add(stay)
+    observation_summary.mark_changed(session, (stay_id,))
+    return stay_id
+
+
+_STAY_INSERT = insert(Stay.__table__)  # type: ignore[arg-type]
+_OCCUPANCY_INSERT = insert(BedOccupancy.__table__)  # type: ignore[arg-type]
+_RESPONSIBLE_INSERT = insert(ResponsibleClinician.__table__)  # type: ignore[arg-type]
 
 
 def vacate(stay: Stay, at: datetime, *, bed_status: str = "H") -> None:

@@ -291,18 +291,10 @@ def set_responsible_clinician(
     return stay.id
 
 
-def note_responsible(session: Session, stay: Stay, at: datetime, *, new_stay: bool = False) -> None:
-    """Append to the stay's clinician history when the responsible clinician changes.
-
-    ``new_stay``: the stay was created in this transaction, so it has no history to read.
-    """
+def note_responsible(session: Session, stay: Stay, at: datetime) -> None:
+    """Append to the stay's clinician history when the responsible clinician changes (a new
+    stay's first row is written with the stay: ``bed_moves.open_stay``)."""
     if stay.clinician is None:
-        return
-    if new_stay:
-        # Added with the new stay itself (not its id), so the caller's one flush writes both.
-        if stay.clinician.id is None:
-            session.flush()
-        session.add(ResponsibleClinician(stay=stay, clinician_id=stay.clinician.id, from_time=at))
         return
     session.flush()
     last = session.scalars(

@@ -44,19 +44,18 @@ def admit_patient(cmd: cmds.AdmitPatient, uow: UnitOfWork) -> int:
     if stay is not None:
         # A repeated admission for the same stay: treat it as "this is where they are now".
         return _move(uow, stay, ward, bed, cmd.visit, at)
-    stay = Stay(
-        patient=patient,
-        visit_number=cmd.visit.visit_number,
+    stay_id = bed_moves.open_stay(
+        s,
+        patient_id=patient.id,
         patient_class="I",
-        admitted_at=at,
-        clinician=_clinician(uow, cmd.visit.clinician),
+        visit_number=cmd.visit.visit_number,
+        at=at,
         ward=ward,
+        bed=bed,
+        clinician=_clinician(uow, cmd.visit.clinician),
     )
-    bed_moves.start(s, stay, ward, bed, at)
-    note_responsible(s, stay, at, new_stay=True)
-    s.flush()  # one flush: the stay, its first occupancy and clinician row (stay.id next)
-    uow.add_event(events.PatientAdmitted(stay.id, patient.id, ward.code))
-    return stay.id
+    uow.add_event(events.PatientAdmitted(stay_id, patient.id, ward.code))
+    return stay_id
 
 
 def register_patient(cmd: cmds.RegisterPatient, uow: UnitOfWork) -> int:
@@ -76,19 +75,18 @@ def register_patient(cmd: cmds.RegisterPatient, uow: UnitOfWork) -> int:
     )
     if stay is not None:
         return _move(uow, stay, ward, bed, cmd.visit, at)
-    stay = Stay(
-        patient=patient,
-        visit_number=cmd.visit.visit_number,
+    stay_id = bed_moves.open_stay(
+        s,
+        patient_id=patient.id,
         patient_class=patient_class,
-        admitted_at=at,
-        clinician=_clinician(uow, cmd.visit.clinician),
+        visit_number=cmd.visit.visit_number,
+        at=at,
         ward=ward,
+        bed=bed,
+        clinician=_clinician(uow, cmd.visit.clinician),
     )
-    bed_moves.start(s, stay, ward, bed, at)
-    note_responsible(s, stay, at, new_stay=True)
-    s.flush()  # one flush: the stay, its first occupancy and clinician row (stay.id next)
-    uow.add_event(events.PatientRegistered(stay.id, patient.id, ward.code))
-    return stay.id
+    uow.add_event(events.PatientRegistered(stay_id, patient.id, ward.code))
+    return stay_id
 
 
 def transfer_patient(cmd: cmds.TransferPatient, uow: UnitOfWork) -> int:

@@ -283,6 +283,12 @@ def _collect(session: Session, _flush_context: Any) -> None:
                 marked.add(obj.id)
 
 
+def mark_changed(session: Session, stay_ids: Iterable[int]) -> None:
+    """What ``_collect`` notes for a flushed change, for rows written with Core statements
+    (which no flush sees): an admission's first occupancy (``bed_moves.open_stay``)."""
+    session.info.setdefault(DIRTY_KEY, set()).update(stay_ids)
+
+
 def track_changes(listen: Callable[[str, Callable[..., Any]], None]) -> None:
     """Register the collector on a session factory (``UnitOfWorkFactory.listen``). Marks are
     never dropped on a rollback (a savepoint's would take earlier marks with it): recounting a
