@@ -124,7 +124,7 @@ class ResponsibleClinician(Base):
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"))
     from_time: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    # Lets an admission add its first row before the stay has an id: one flush for both.
+    # Lets a row be added with its stay object, before the stay has an id (one flush for both).
     stay: Mapped[Stay] = relationship()
 
 
