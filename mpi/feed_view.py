@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -98,16 +98,30 @@ class PatientState:
     dirty: bool = False
     prepared: PreparedRecord | None = None
 
-    def record(self, cache: PreparedCache | None = None) -> PreparedRecord:
-        """The matching record (as ``records_for`` builds it), prepared once per change."""
+    def record(
+        self, cache: PreparedCache | None = None, like: PreparedRecord | None = None
+    ) -> PreparedRecord:
+        """The matching record (as ``records_for`` builds it), prepared once per change.
+
+        ``like``: a prepared record that may hold the same fields under another id (the row
+        that created this patient); reused if it does, as preparing it again would give the
+        same values."""
         if self.prepared is None:
             postcodes = [pc for pc in self.postcodes if pc]
             plain = record_of(self, self.names, postcodes)  # type: ignore[arg-type]
-            self.prepared = cache.prepared(plain) if cache is not None else prepare(plain)
+            if like is not None and same_but_id(like.record, plain):
+                self.prepared = replace(like, record=plain)
+            else:
+                self.prepared = cache.prepared(plain) if cache is not None else prepare(plain)
         return self.prepared
 
     def touched(self) -> None:
         self.prepared = None
+
+
+def same_but_id(a: PersonRecord, b: PersonRecord) -> bool:
+    """Whether two records differ in nothing but their ids (so prepare alike)."""
+    return replace(a, record_id=b.record_id) == b
 
 
 class PreparedCache:
@@ -235,6 +249,11 @@ class ChunkView:
         # Patients whose keys this chunk re-computed, by key: their stored keys no longer count.
         self.block_added: dict[str, set[int]] = defaultdict(set)
         self.rekeyed: set[int] = set()
+        # Blocks whose stored members include a patient re-keyed in this chunk (known from
+        # its ``stored`` keys; ``unknown_rekeyed``: one whose stored keys were never read, so
+        # any block may hold it). Every other block's stored members are its members.
+        self.stale_blocks: set[str] = set()
+        self.unknown_rekeyed = False
         self.pairs: dict[tuple[int, int], PairState | None] = {}
         self.new_ids: set[int] = set()  # patients this run created
         # pending writes (this chunk's)
@@ -427,6 +446,8 @@ class ChunkView:
             self._read_blocks([key], None)
         base = self.blocks.get(key, ())
         added = self.block_added.get(key)
+        if not added and not self.unknown_rekeyed and key not in self.stale_blocks:
+            return base
         rekeyed = self.rekeyed
         if not added and not any(m in rekeyed for m in base):
             return base
@@ -508,6 +529,11 @@ class ChunkView:
             self.block_added[key].discard(patient.id)
         for key in wanted:
             self.block_added[key].add(patient.id)
+        if patient.id not in self.rekeyed:
+            if patient.stored is not None:
+                self.stale_blocks.update(patient.stored)
+            else:
+                self.unknown_rekeyed = True
         patient.keys = set(wanted)
         self.rekeyed.add(patient.id)
 
@@ -672,6 +698,8 @@ class ChunkView:
         self.rekeyed = set()
         self.block_added = defaultdict(set)
         self.lost = set()
+        self.stale_blocks = set()
+        self.unknown_rekeyed = False
 
     def write(self) -> None:
         """Hand the chunk over and write it through the view's own connection."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from mpi.feed_events import FeedAnnouncements, announced_fields
-from mpi.feed_view import ChunkView, PatientState, PreparedCache
+from mpi.feed_view import ChunkView, PatientState, PreparedCache, same_but_id
 from mpi.feed_write import ChunkWriter, signature
 from mpi.matching.blocking import blocking_keys
 from mpi.matching.bound import ScoreBound
@@ -227,6 +227,8 @@ class _Chunk:
             r.incoming = prepare(_incoming_record(d, r.nhs, r.placeholder))
             r.keys = blocking_keys(r.incoming)
             searching.append(r)
+        if "mpi_blocking_key" in view.empty:
+            return  # every block member is a patient this run created: all in the view
         view.load_blocks(k for r in searching for k in r.keys)
         wanted: set[int] = set()
         for r in searching:
@@ -282,7 +284,7 @@ class _Chunk:
         changed = self._apply_demographics(patient, r, None if disputed else r.nhs)
         self._attach_identifiers(patient, r, tier, score)
         if created or changed:
-            self._refresh_keys(patient)
+            self._refresh_keys(patient, r if created else None)
             if changed and not created:
                 view.audit("update", patient.id, fields=list(changed))
         self.changed.note(patient.id, announced_fields(created, tier, changed))
@@ -419,11 +421,18 @@ class _Chunk:
             return
         self.view.queue(low, high, pair_values(a, b, decision, found_by=found_by, live=False))
 
-    def _refresh_keys(self, patient: PatientState) -> None:
+    def _refresh_keys(self, patient: PatientState, row: _Row | None = None) -> None:
+        """``row``: the row that created the patient; its record and keys are the patient's
+        when the fields agree (the usual case), so they are not worked out again."""
         if patient.merged_into_id is not None:
             self.view.set_keys(patient, set())
             return
-        keys = blocking_keys(patient.record(self.view.cache))
+        like = row.incoming if row is not None else None
+        record = patient.record(self.view.cache, like)
+        if row is not None and like is not None and same_but_id(like.record, record.record):
+            keys = set(row.keys)
+        else:
+            keys = blocking_keys(record)
         if patient.placeholder:
             keys = {k for k in keys if k.startswith("N:")}
         self.view.set_keys(patient, keys)
