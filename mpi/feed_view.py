@@ -1,5 +1,5 @@
-"""The index as one chunk of the bulk GP feed sees it: read in a few set queries, changed in
-memory, written back with ``executemany`` in the chunk's transaction.
+"""The index as the bulk GP feed's run sees it: read in a few set queries per chunk, changed in
+memory, handed to ``mpi.feed_write`` as rows at the end of each chunk and kept for the next.
 
 The per-row path asks the database a dozen questions a row (and the ORM flushes between them),
 so a 1.4 million-row list costs tens of millions of round trips. Here a chunk's identifiers,
@@ -8,7 +8,9 @@ new rows will search are read with one ``IN`` query each; every change the chunk
 applied to this in-memory view first, so row *n* sees rows 1..n-1 exactly as it would through
 the ORM's autoflush. Anything not read ahead is loaded on first use (the view never guesses),
 so the rule is simple: an entity in the view is current, an entity not in it is current in the
-database.
+database (as of before the run's first write, for the tables named ``empty``: then it is not
+there at all). Only this run writes what the view holds while it runs: another writer's change
+is noticed between chunks (``mpi.feed_write.ChunkWriter``) and the view is then dropped.
 """
 
 from __future__ import annotations

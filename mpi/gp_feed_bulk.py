@@ -4,8 +4,9 @@ Each row is decided exactly as ``mpi.resolve.resolve_identity`` (with the GP lis
 authoritative fields) and ``mpi.gp_feed._apply`` decide it, in file order, so a row sees every
 earlier row's links, new patients, keys and queue entries. What changes is where the answers
 come from: ``mpi.feed_view.ChunkView`` reads what a chunk needs with a few ``IN`` queries and
-keeps the chunk's changes in memory, and the chunk is written with ``executemany`` in one
-transaction. The same rules, restated here for sets of rows, are pinned to the per-row path by
+keeps what the run read and changed in memory from chunk to chunk, and each chunk is written
+(``COPY`` / ``executemany``, one transaction) by ``mpi.feed_write.ChunkWriter`` while the next
+one is decided. The same rules, restated here for sets of rows, are pinned to the per-row path by
 ``tests/integration/test_gp_feed_bulk.py`` (same links, queue entries and patients on a file of
 hard cases, on SQLite and PostgreSQL).
 
