@@ -143,6 +143,12 @@ class PreparedCache:
             found = self._prepared[record] = prepare(record)
         return found
 
+    def keep(self, prepared: PreparedRecord) -> None:
+        """Hold a record prepared elsewhere (a patient's, as a chunk ends)."""
+        if len(self._prepared) >= self._size:
+            self._prepared.clear()
+        self._prepared[prepared.record] = prepared
+
 
 @dataclass(slots=True)
 class IdentState:
@@ -260,6 +266,7 @@ class ChunkView:
         self.new_ids: set[int] = set()  # patients this run created
         # pending writes (this chunk's)
         self.changed: dict[int, PatientState] = {}
+        self.recorded: dict[int, PatientState] = {}  # patients whose record this chunk prepared
         self.idents_out: list[IdentState] = []
         self.hash_updates: dict[tuple[str, str], str] = {}
         self.names_out: list[dict[str, Any]] = []
@@ -473,11 +480,13 @@ class ChunkView:
     def live_records(self, ids: Sequence[int]) -> list[PreparedRecord]:
         """``mpi.records.records_for`` over the view: live patients only, in id order."""
         self.load_patients(ids)
-        return [
-            self.patients[i].record(self.cache)
-            for i in sorted(set(ids))
-            if self.patients[i].merged_into_id is None
-        ]
+        found = []
+        for i in sorted(set(ids)):
+            state = self.patients[i]
+            if state.merged_into_id is None:
+                found.append(state.record(self.cache))
+                self.recorded[i] = state
+        return found
 
     def pair(self, low: int, high: int) -> PairState | None:
         if (low, high) not in self.pairs:
@@ -538,6 +547,7 @@ class ChunkView:
                 self.unknown_rekeyed = True
         patient.keys = set(wanted)
         self.rekeyed.add(patient.id)
+        self.recorded[patient.id] = patient
 
     def add_identifier(self, patient: PatientState, values: dict[str, Any]) -> None:
         row = {
@@ -637,7 +647,14 @@ class ChunkView:
                     }
                 )
             p.new = p.dirty = False
+        # A run-long view holds every patient the run met: their prepared records (the bulk of
+        # a patient's memory) go to the bounded cache instead, found again by their fields.
+        for p in (*self.changed.values(), *self.recorded.values()):
+            if p.prepared is not None:
+                self.cache.keep(p.prepared)
+                p.prepared = None
         self.changed = {}
+        self.recorded = {}
         for ident in self.idents_out:
             assert ident.row is not None
             w.identifiers.append(ident.row)
