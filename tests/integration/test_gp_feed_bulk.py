@@ -17,6 +17,7 @@ changes nothing and announces nothing.
 from __future__ import annotations
 
 import csv
+import functools
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -428,15 +429,25 @@ def test_capped_block_is_read_in_full_once_a_stored_member_leaves_it(services):
         assert capped.members("K:A") == plain.members("K:A") == ids[1:]
 
 
-def test_first_load_into_an_empty_index_decides_like_the_per_row_path(services, tmp_path):
+def test_first_load_into_an_empty_index_decides_like_the_per_row_path(
+    services, tmp_path, monkeypatch
+):
     """The nightly first load: nothing stored, so the bulk path answers every look-up from
-    what the run itself created (``ChunkView.empty``) while the previous chunk is written."""
+    what the run itself created (``ChunkView.empty``) while the previous chunk is written.
+    With a small prepared-record cache the view lets go of patients' prepared records as
+    chunks end (as a 1.4 million-row run does) and prepares them again when needed."""
+    import mpi.gp_feed_bulk as bulk_module
+    from mpi.feed_view import PreparedCache
+
     path = _write(tmp_path / "gp.csv", HARD_ROWS, synthetic=300)
     per_row = _import(services, path, bulk=False)
     expected = snapshot(services)
     assert per_row.counts["linked"] >= 5 and per_row.counts["queued"] >= 3
-    for chunk_size in (None, 7, 40):
+    for chunk_size, cache_size in ((None, None), (7, None), (40, None), (7, 50)):
         _wipe(services)
+        if cache_size is not None:
+            small = functools.partial(PreparedCache, cache_size)
+            monkeypatch.setattr(bulk_module, "PreparedCache", small)
         bulk = _import(services, path, chunk_size=chunk_size)
         got = snapshot(services)
         assert bulk.counts == per_row.counts
