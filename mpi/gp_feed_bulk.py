@@ -48,6 +48,10 @@ if TYPE_CHECKING:
 
 SOURCE = "gp_feed"
 CHUNK = 5000
+# The run's view keeps about 3 KB for every patient it met (state, identifiers, blocks); past
+# this many it is dropped and begun again from the database, which holds ~1.4 GB at most
+# (a 1.4 million-row first load would otherwise need ~4.6 GB against the 4 GB budget).
+VIEW_PATIENTS = 300_000
 
 
 @dataclass(slots=True)
@@ -125,6 +129,8 @@ class _Run:
 
     def chunk(self, feeds: list[FeedRow]) -> None:
         with self.services.engine.connect() as conn:
+            if self.view is not None and len(self.view.patients) >= VIEW_PATIENTS:
+                self._start_over(conn)
             if self.view is None:
                 self.view = self._new_view(conn, self.empty)
             self.view.begin(conn)
@@ -145,6 +151,15 @@ class _Run:
         if self.writer.stale:
             with self.services.engine.connect() as conn:
                 self._redo_inflight(conn)
+
+    def _start_over(self, conn: Any) -> None:
+        """Memory: once the chunk in flight is in, let the view go; the next chunks read what
+        they need from the database, as a run over a full index does (nothing is empty now)."""
+        self.writer.wait()
+        if self.writer.stale:
+            self._redo_inflight(conn)
+        self.empty = frozenset()
+        self.view = None
 
     def _redo_inflight(self, conn: Any) -> None:
         """Someone else wrote before the chunk in flight: it was not written. Decide it again

@@ -435,7 +435,9 @@ def test_first_load_into_an_empty_index_decides_like_the_per_row_path(
     """The nightly first load: nothing stored, so the bulk path answers every look-up from
     what the run itself created (``ChunkView.empty``) while the previous chunk is written.
     With a small prepared-record cache the view lets go of patients' prepared records as
-    chunks end (as a 1.4 million-row run does) and prepares them again when needed."""
+    chunks end (as a 1.4 million-row run does) and prepares them again when needed; with a
+    small view limit the whole view is dropped now and then and the run reads from the
+    database again."""
     import mpi.gp_feed_bulk as bulk_module
     from mpi.feed_view import PreparedCache
 
@@ -443,14 +445,28 @@ def test_first_load_into_an_empty_index_decides_like_the_per_row_path(
     per_row = _import(services, path, bulk=False)
     expected = snapshot(services)
     assert per_row.counts["linked"] >= 5 and per_row.counts["queued"] >= 3
-    for chunk_size, cache_size in ((None, None), (7, None), (40, None), (7, 50)):
+    starts: list[int] = []  # the view's size each time it was dropped
+    real_start_over = bulk_module._Run._start_over
+
+    def counted(run, conn):
+        starts.append(len(run.view.patients))
+        real_start_over(run, conn)
+
+    cases = ((None, None, None), (7, None, None), (40, None, None), (7, 50, None), (7, None, 60))
+    for chunk_size, cache_size, view_patients in cases:
         _wipe(services)
         if cache_size is not None:
             small = functools.partial(PreparedCache, cache_size)
             monkeypatch.setattr(bulk_module, "PreparedCache", small)
+        if view_patients is not None:
+            monkeypatch.setattr(bulk_module, "PreparedCache", PreparedCache)
+            monkeypatch.setattr(bulk_module, "VIEW_PATIENTS", view_patients)
+            monkeypatch.setattr(bulk_module._Run, "_start_over", counted)
+        starts.clear()
         bulk = _import(services, path, chunk_size=chunk_size)
         got = snapshot(services)
         assert bulk.counts == per_row.counts
+        assert bool(starts) == (view_patients is not None)
         for part in expected:
             assert got[part] == expected[part], f"{part} differ (chunk size {chunk_size})"
     rerun = _import(services, path, chunk_size=7)
