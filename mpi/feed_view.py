@@ -1,5 +1,5 @@
-"""The index as one chunk of the bulk GP feed sees it: read in a few set queries, changed in
-memory, written back with ``executemany`` in the chunk's transaction.
+"""The index as the bulk GP feed's run sees it: read in a few set queries per chunk, changed in
+memory, handed to ``mpi.feed_write`` as rows at the end of each chunk and kept for the next.
 
 The per-row path asks the database a dozen questions a row (and the ORM flushes between them),
 so a 1.4 million-row list costs tens of millions of round trips. Here a chunk's identifiers,
@@ -8,36 +8,32 @@ new rows will search are read with one ``IN`` query each; every change the chunk
 applied to this in-memory view first, so row *n* sees rows 1..n-1 exactly as it would through
 the ORM's autoflush. Anything not read ahead is loaded on first use (the view never guesses),
 so the rule is simple: an entity in the view is current, an entity not in it is current in the
-database.
+database (as of before the run's first write, for the tables named ``empty``: then it is not
+there at all). Only this run writes what the view holds while it runs: another writer's change
+is noticed between chunks (``mpi.feed_write.ChunkWriter``) and the view is then dropped.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     ColumnElement,
     Connection,
-    Table,
     any_,
     bindparam,
-    delete,
     func,
-    insert,
     select,
     text,
-    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from config.db import utcnow
-from mpi.audit import IdentityEvent
+from mpi.feed_write import ChunkWrites, write_chunk
 from mpi.history import BlockingKey, PatientAddress, PatientName
 from mpi.matching.prepared import PreparedRecord, prepare
 from mpi.matching.record import PersonRecord
@@ -98,19 +94,36 @@ class PatientState:
     postcodes: list[str | None] = field(default_factory=list)  # address-history postcodes
     # Blocking keys once this chunk has re-computed them (None: as stored, not yet touched).
     keys: set[str] | None = None
+    # The keys the database holds (or will, once the chunks written so far commit) when the
+    # run has known them: the run's new patients and the patients it re-keyed.
+    stored: tuple[str, ...] | None = None
     dirty: bool = False
     prepared: PreparedRecord | None = None
 
-    def record(self, cache: PreparedCache | None = None) -> PreparedRecord:
-        """The matching record (as ``records_for`` builds it), prepared once per change."""
+    def record(
+        self, cache: PreparedCache | None = None, like: PreparedRecord | None = None
+    ) -> PreparedRecord:
+        """The matching record (as ``records_for`` builds it), prepared once per change.
+
+        ``like``: a prepared record that may hold the same fields under another id (the row
+        that created this patient); reused if it does, as preparing it again would give the
+        same values."""
         if self.prepared is None:
             postcodes = [pc for pc in self.postcodes if pc]
             plain = record_of(self, self.names, postcodes)  # type: ignore[arg-type]
-            self.prepared = cache.prepared(plain) if cache is not None else prepare(plain)
+            if like is not None and same_but_id(like.record, plain):
+                self.prepared = replace(like, record=plain)
+            else:
+                self.prepared = cache.prepared(plain) if cache is not None else prepare(plain)
         return self.prepared
 
     def touched(self) -> None:
         self.prepared = None
+
+
+def same_but_id(a: PersonRecord, b: PersonRecord) -> bool:
+    """Whether two records differ in nothing but their ids (so prepare alike)."""
+    return replace(a, record_id=b.record_id) == b
 
 
 class PreparedCache:
@@ -119,16 +132,22 @@ class PreparedCache:
     changed patient has a different record and misses. Bounded: cleared when full."""
 
     def __init__(self, size: int = 200_000) -> None:
-        self._size = size
+        self.size = size
         self._prepared: dict[PersonRecord, PreparedRecord] = {}
 
     def prepared(self, record: PersonRecord) -> PreparedRecord:
         found = self._prepared.get(record)
         if found is None:
-            if len(self._prepared) >= self._size:
+            if len(self._prepared) >= self.size:
                 self._prepared.clear()
             found = self._prepared[record] = prepare(record)
         return found
+
+    def keep(self, prepared: PreparedRecord) -> None:
+        """Hold a record prepared elsewhere (a patient's, as a chunk ends)."""
+        if len(self._prepared) >= self.size:
+            self._prepared.clear()
+        self._prepared[prepared.record] = prepared
 
 
 @dataclass(slots=True)
@@ -165,12 +184,13 @@ class PatientIds:
     """New patient ids in creation order, as the per-row path's inserts would number them.
 
     PostgreSQL: taken from the table's sequence a batch at a time (safe beside other writers;
-    an unused tail leaves a gap, as a rolled-back insert does). SQLite: the chunk holds the
-    database's write lock (``BEGIN IMMEDIATE``), so max(id)+1 onwards is ours.
+    an unused tail leaves a gap, as a rolled-back insert does). SQLite: max(id)+1 onwards,
+    read when the view is made; a patient another writer adds meanwhile makes the next chunk's
+    insert fail on the id (the chunk is not written, the run stops; a re-run carries on).
     """
 
     def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+        self.conn = conn  # PostgreSQL: any connection of the run (sequences are not rolled back)
         self._pg = conn.dialect.name == "postgresql"
         self._free: list[int] = []
         self._next = 0
@@ -182,7 +202,7 @@ class PatientIds:
             self._next += 1
             return self._next
         if not self._free:
-            rows = self._conn.execute(
+            rows = self.conn.execute(
                 text(
                     "SELECT nextval(pg_get_serial_sequence('patient', 'id')) "
                     "FROM generate_series(1, :n)"
@@ -194,7 +214,14 @@ class PatientIds:
 
 
 class ChunkView:
-    """Read-ahead caches, lazy loads and pending writes for one chunk."""
+    """Read-ahead caches, lazy loads and pending writes, kept from chunk to chunk of a run.
+
+    What a chunk read or changed stays for the next chunks (``take_writes`` hands the chunk's
+    changes over as rows and folds them into the view), so a record the run created or read is
+    never read or prepared again: in a first load nearly every candidate is one the run
+    created. ``empty`` names the tables that held no rows when the run started: a look-up the
+    view cannot answer from memory is then known to find nothing, without a query.
+    """
 
     def __init__(
         self,
@@ -202,11 +229,17 @@ class ChunkView:
         actor: str,
         cache: PreparedCache | None = None,
         block_cap: int | None = None,
+        *,
+        empty: frozenset[str] = frozenset(),
     ) -> None:
         self.conn = conn
         self.actor = actor
         self.cache = cache or PreparedCache()
         self.ids = PatientIds(conn)
+        self.empty = empty
+        # Called before a read that must see every chunk written so far (the runner waits for
+        # the chunk being written; see ``mpi.feed_write``).
+        self.settle: Callable[[], None] = lambda: None
         self.patients: dict[int, PatientState] = {}
         self.idents: dict[tuple[str, str], IdentState | None] = {}
         self.nhs: dict[str, set[int]] = {}  # live patients holding a (valid) NHS number
@@ -224,15 +257,28 @@ class ChunkView:
         # Patients whose keys this chunk re-computed, by key: their stored keys no longer count.
         self.block_added: dict[str, set[int]] = defaultdict(set)
         self.rekeyed: set[int] = set()
+        # Blocks whose stored members include a patient re-keyed in this chunk (known from
+        # its ``stored`` keys; ``unknown_rekeyed``: one whose stored keys were never read, so
+        # any block may hold it). Every other block's stored members are its members.
+        self.stale_blocks: set[str] = set()
+        self.unknown_rekeyed = False
         self.pairs: dict[tuple[int, int], PairState | None] = {}
-        self.new_ids: set[int] = set()
-        # pending writes
-        self.hash_updates: dict[int, str] = {}
+        self.new_ids: set[int] = set()  # patients this run created
+        # pending writes (this chunk's)
+        self.changed: dict[int, PatientState] = {}
+        self.recorded: dict[int, PatientState] = {}  # patients whose record this chunk prepared
+        self.idents_out: list[IdentState] = []
+        self.hash_updates: dict[tuple[str, str], str] = {}
         self.names_out: list[dict[str, Any]] = []
         self.addresses_out: list[dict[str, Any]] = []
         self.events_out: list[dict[str, Any]] = []
         self.pairs_out: list[PairState] = []
-        self.pair_updates: dict[int, dict[str, Any]] = {}
+        self.pair_updates: dict[tuple[int, int], dict[str, Any]] = {}
+
+    def begin(self, conn: Connection) -> None:
+        """The next chunk reads through ``conn`` (a new transaction sees the latest commits)."""
+        self.conn = conn
+        self.ids.conn = conn
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -249,6 +295,8 @@ class ChunkView:
             return
         for pair in todo:
             self.idents[pair] = None
+        if "patient_identifier" in self.empty:
+            return  # none stored before the run, and the run's own are all in the view
         if self.conn.dialect.name == "postgresql":
             # One statement for every authority (a GP list names dozens of practices): the
             # (authority, value) pairs as two arrays, joined on the unique index.
@@ -286,6 +334,8 @@ class ChunkView:
         todo = [n for n in dict.fromkeys(numbers) if n not in self.nhs]
         for number in todo:
             self.nhs[number] = set()
+        if "patient" in self.empty:
+            return
         for part in batches(todo):
             rows = self.conn.execute(
                 select(_P.id, _P.nhs_number)
@@ -361,6 +411,8 @@ class ChunkView:
         return self.patients[patient_id]
 
     def load_blocks(self, keys: Iterable[str]) -> None:
+        if "mpi_blocking_key" in self.empty:
+            return  # every member is one the run added, and those are in the view
         todo = [k for k in dict.fromkeys(keys) if k not in self.blocks]
         self._read_blocks(todo, self.block_cap)
 
@@ -399,9 +451,12 @@ class ChunkView:
         if key not in self.blocks:
             self.load_blocks([key])
         if key in self.full and key in self.lost:
+            self.settle()  # the chunks written so far are in what is read
             self._read_blocks([key], None)
-        base = self.blocks[key]
+        base = self.blocks.get(key, ())
         added = self.block_added.get(key)
+        if not added and not self.unknown_rekeyed and key not in self.stale_blocks:
+            return base
         rekeyed = self.rekeyed
         if not added and not any(m in rekeyed for m in base):
             return base
@@ -425,11 +480,13 @@ class ChunkView:
     def live_records(self, ids: Sequence[int]) -> list[PreparedRecord]:
         """``mpi.records.records_for`` over the view: live patients only, in id order."""
         self.load_patients(ids)
-        return [
-            self.patients[i].record(self.cache)
-            for i in sorted(set(ids))
-            if self.patients[i].merged_into_id is None
-        ]
+        found = []
+        for i in sorted(set(ids)):
+            state = self.patients[i]
+            if state.merged_into_id is None:
+                found.append(state.record(self.cache))
+                self.recorded[i] = state
+        return found
 
     def pair(self, low: int, high: int) -> PairState | None:
         if (low, high) not in self.pairs:
@@ -463,21 +520,34 @@ class ChunkView:
             placeholder=placeholder,
             dob_placeholder=dob_placeholder,
             new=True,
+            stored=(),
         )
         self.patients[state.id] = state
         self.new_ids.add(state.id)
+        self.changed[state.id] = state
         return state
+
+    def mark_dirty(self, patient: PatientState) -> None:
+        """The patient's columns changed: written back with the chunk."""
+        patient.dirty = True
+        self.changed[patient.id] = patient
 
     def set_keys(self, patient: PatientState, wanted: set[str]) -> None:
         """The patient's keys are now exactly ``wanted`` (what the database held is read once,
-        for the whole chunk, when it is written)."""
+        for the whole chunk, when the chunk is handed to be written)."""
         self.lost.update(k for k in self.in_full.get(patient.id, ()) if k not in wanted)
         for key in (patient.keys or set()) - wanted:
             self.block_added[key].discard(patient.id)
         for key in wanted:
             self.block_added[key].add(patient.id)
+        if patient.id not in self.rekeyed:
+            if patient.stored is not None:
+                self.stale_blocks.update(patient.stored)
+            else:
+                self.unknown_rekeyed = True
         patient.keys = set(wanted)
         self.rekeyed.add(patient.id)
+        self.recorded[patient.id] = patient
 
     def add_identifier(self, patient: PatientState, values: dict[str, Any]) -> None:
         row = {
@@ -487,19 +557,18 @@ class ChunkView:
             "linked_at": utcnow(),
             "source_hash": None,
         }
-        self.idents[(values["authority"], values["value"])] = IdentState(
-            None, patient.id, "linked", None, row
-        )
+        state = IdentState(None, patient.id, "linked", None, row)
+        self.idents[(values["authority"], values["value"])] = state
+        self.idents_out.append(state)
 
-    def set_source_hash(self, ident: IdentState, digest: str) -> None:
+    def set_source_hash(self, authority: str, value: str, ident: IdentState, digest: str) -> None:
         if ident.source_hash == digest:
             return
         ident.source_hash = digest
         if ident.row is not None:
             ident.row["source_hash"] = digest
         else:
-            assert ident.id is not None
-            self.hash_updates[ident.id] = digest
+            self.hash_updates[(authority, value)] = digest
 
     def add_name(self, patient: PatientState, family: str, given: str, source: str) -> None:
         patient.names.append(family)
@@ -546,107 +615,121 @@ class ChunkView:
         self.pairs[(low, high)] = state
         self.pairs_out.append(state)
 
-    def raise_pair(self, pair: PairState, values: dict[str, Any]) -> None:
+    def raise_pair(self, low: int, high: int, pair: PairState, values: dict[str, Any]) -> None:
         pair.score = values["score"]
         if pair.row is not None:
             pair.row.update(values)
         else:
-            assert pair.id is not None
-            self.pair_updates[pair.id] = values
+            self.pair_updates[(low, high)] = values
 
-    # -- write -------------------------------------------------------------------------------
+    # -- hand-over ---------------------------------------------------------------------------
 
-    def write(self) -> None:
-        """Everything the chunk changed, set by set, in foreign-key order."""
-        conn, now = self.conn, utcnow()
-        changed = [p for p in self.patients.values() if p.dirty or p.new]
-        new = [_patient_row(p, now) for p in changed if p.new]
-        self._insert(Patient.__table__, new)
-        updated = [p for p in changed if not p.new]
-        if updated:
-            stmt = (
-                update(Patient.__table__)
-                .where(_P.id == bindparam("b_id"))
-                .values({c: bindparam(f"b_{c}") for c in (*MUTABLE, "updated_at")})
-            )
-            conn.execute(
-                stmt,
-                [
+    def take_writes(self) -> ChunkWrites:
+        """The chunk's changes as rows (``mpi.feed_write.write_chunk``), folded into the view
+        so the next chunk sees them without the database: new patients and identifiers count
+        as stored, each touched block holds its members after the chunk.
+
+        Reads only what no chunk of the run has touched (keys of stored patients re-keyed for
+        the first time, blocks first met here), so it may run while the previous chunk is
+        being written -- but after it has committed if a capped block must be read in full
+        (``settle``)."""
+        now = utcnow()
+        w = ChunkWrites()
+        for p in self.changed.values():
+            if p.new:
+                w.new_patients.append(_patient_row(p, now))
+            else:
+                w.patient_updates.append(
                     {
                         "b_id": p.id,
                         "b_updated_at": now,
                         **{f"b_{c}": getattr(p, c) for c in MUTABLE},
                     }
-                    for p in updated
-                ],
-            )
-        idents = [s.row for s in self.idents.values() if s is not None and s.row is not None]
-        self._insert(PatientIdentifier.__table__, idents)
-        if self.hash_updates:
-            conn.execute(
-                update(PatientIdentifier.__table__)
-                .where(_I.id == bindparam("b_id"))
-                .values(source_hash=bindparam("b_hash")),
-                [{"b_id": i, "b_hash": h} for i, h in self.hash_updates.items()],
-            )
-        self._insert(PatientName.__table__, self.names_out)
-        self._insert(PatientAddress.__table__, self.addresses_out)
-        stored = self._stored_keys([pid for pid in self.rekeyed if pid not in self.new_ids])
-        gone, added = [], []
-        for pid in sorted(self.rekeyed):
-            keys = self.patients[pid].keys or set()
-            have = stored.get(pid, set())
-            gone += [{"b_pid": pid, "b_key": k} for k in sorted(have - keys)]
-            added += [{"patient_id": pid, "key": k} for k in sorted(keys - have)]
-        if gone:
-            conn.execute(
-                delete(BlockingKey.__table__)
-                .where(_K.patient_id == bindparam("b_pid"))
-                .where(_K.key == bindparam("b_key")),
-                gone,
-            )
-        self._insert(BlockingKey.__table__, added)
-        self._insert(IdentityEvent.__table__, self.events_out)
-        rows = [{**p.row, "created_at": now} for p in self.pairs_out if p.row is not None]
-        self._insert(ReviewPair.__table__, rows)
-        if self.pair_updates:
-            conn.execute(
-                update(ReviewPair.__table__)
-                .where(_R.id == bindparam("b_id"))
-                .values(
-                    score=bindparam("b_score"),
-                    decision=bindparam("b_decision"),
-                    risk=bindparam("b_risk"),
-                ),
-                [
-                    {
-                        "b_id": i,
-                        "b_score": v["score"],
-                        "b_decision": v["decision"],
-                        "b_risk": v["risk"],
-                    }
-                    for i, v in self.pair_updates.items()
-                ],
-            )
+                )
+            p.new = p.dirty = False
+        # A run-long view holds every patient the run met: past the cache's size, their
+        # prepared records (the bulk of a patient's memory, ~1.2 KB) go to the bounded cache
+        # instead, found again by their fields (a look-up slower than keeping them).
+        if len(self.patients) > self.cache.size:
+            for p in (*self.changed.values(), *self.recorded.values()):
+                if p.prepared is not None:
+                    self.cache.keep(p.prepared)
+                    p.prepared = None
+        self.changed = {}
+        self.recorded = {}
+        for ident in self.idents_out:
+            assert ident.row is not None
+            w.identifiers.append(ident.row)
+            ident.row = None
+        self.idents_out = []
+        w.hash_updates = [
+            {"b_authority": a, "b_value": v, "b_hash": h} for (a, v), h in self.hash_updates.items()
+        ]
+        self.hash_updates = {}
+        w.names, self.names_out = self.names_out, []
+        w.addresses, self.addresses_out = self.addresses_out, []
+        w.events, self.events_out = self.events_out, []
+        for pair in self.pairs_out:
+            assert pair.row is not None
+            w.pairs.append({**pair.row, "created_at": now})
+            pair.row = None
+        self.pairs_out = []
+        w.pair_updates = [
+            {
+                "b_low": low,
+                "b_high": high,
+                "b_score": v["score"],
+                "b_decision": v["decision"],
+                "b_risk": v["risk"],
+            }
+            for (low, high), v in self.pair_updates.items()
+        ]
+        self.pair_updates = {}
+        self._fold_keys(w)
+        return w
 
-    def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        """Many rows into one table: ``COPY`` on PostgreSQL (several times faster than even a
-        pipelined ``executemany``), ``executemany`` elsewhere; same transaction either way."""
-        if not rows:
-            return
-        if self.conn.dialect.name != "postgresql":
-            self.conn.execute(insert(table), rows)
-            return
-        names = list(rows[0])
-        json_cols = {n for n in names if isinstance(table.c[n].type, JSON)}
-        columns = ", ".join(f'"{n}"' for n in names)
-        raw = self.conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([json.dumps(row[n]) if n in json_cols else row[n] for n in names])
+    def _fold_keys(self, w: ChunkWrites) -> None:
+        unknown = [pid for pid in self.rekeyed if self.patients[pid].stored is None]
+        stored = self._stored_keys(unknown)
+        touched: set[str] = set()
+        for pid in sorted(self.rekeyed):
+            patient = self.patients[pid]
+            keys = patient.keys or set()
+            had = set(patient.stored) if patient.stored is not None else stored.get(pid, set())
+            gone, added = sorted(had - keys), sorted(keys - had)
+            w.keys_gone += [{"b_pid": pid, "b_key": k} for k in gone]
+            w.keys_added += [{"patient_id": pid, "key": k} for k in added]
+            touched.update(gone)
+            touched.update(added)
+        self.load_blocks(touched)
+        for key in touched:
+            if key in self.full and key not in self.lost:
+                continue  # still over-full (every stored member read keeps it): never searched
+            members = self.members(key)
+            if members:
+                self.blocks[key] = tuple(members)
+            else:
+                self.blocks.pop(key, None)
+                if "mpi_blocking_key" not in self.empty:
+                    self.blocks[key] = ()
+        for pid in self.rekeyed:
+            patient = self.patients[pid]
+            patient.stored = tuple(sorted(patient.keys or ()))
+            patient.keys = None
+        self.rekeyed = set()
+        self.block_added = defaultdict(set)
+        self.lost = set()
+        self.stale_blocks = set()
+        self.unknown_rekeyed = False
+
+    def write(self) -> None:
+        """Hand the chunk over and write it through the view's own connection."""
+        write_chunk(self.conn, self.take_writes())
 
     def _stored_keys(self, ids: list[int]) -> dict[int, set[str]]:
         stored: dict[int, set[str]] = defaultdict(set)
+        if "mpi_blocking_key" in self.empty:
+            return stored
         for part in batches(ids):
             for pid, key in self.conn.execute(
                 select(_K.patient_id, _K.key).where(self._among(_K.patient_id, part))

@@ -4,8 +4,9 @@ Each row is decided exactly as ``mpi.resolve.resolve_identity`` (with the GP lis
 authoritative fields) and ``mpi.gp_feed._apply`` decide it, in file order, so a row sees every
 earlier row's links, new patients, keys and queue entries. What changes is where the answers
 come from: ``mpi.feed_view.ChunkView`` reads what a chunk needs with a few ``IN`` queries and
-keeps the chunk's changes in memory, and the chunk is written with ``executemany`` in one
-transaction. The same rules, restated here for sets of rows, are pinned to the per-row path by
+keeps what the run read and changed in memory from chunk to chunk, and each chunk is written
+(``COPY`` / ``executemany``, one transaction) by ``mpi.feed_write.ChunkWriter`` while the next
+one is decided. The same rules, restated here for sets of rows, are pinned to the per-row path by
 ``tests/integration/test_gp_feed_bulk.py`` (same links, queue entries and patients on a file of
 hard cases, on SQLite and PostgreSQL).
 
@@ -20,8 +21,11 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from mpi.feed_events import FeedAnnouncements, announced_fields, board_day
-from mpi.feed_view import ChunkView, PatientState, PreparedCache
+from sqlalchemy import text
+
+from mpi.feed_events import FeedAnnouncements, announced_fields
+from mpi.feed_view import ChunkView, PatientState, PreparedCache, same_but_id
+from mpi.feed_write import ChunkWriter, signature
 from mpi.matching.blocking import blocking_keys
 from mpi.matching.bound import ScoreBound
 from mpi.matching.decide import MatchDecision, best_matches, score_pair
@@ -44,6 +48,10 @@ if TYPE_CHECKING:
 
 SOURCE = "gp_feed"
 CHUNK = 5000
+# The run's view keeps about 3 KB for every patient it met (state, identifiers, blocks); past
+# this many it is dropped and begun again from the database, which holds ~1.4 GB at most
+# (a 1.4 million-row first load would otherwise need ~4.6 GB against the 4 GB budget).
+VIEW_PATIENTS = 300_000
 
 
 @dataclass(slots=True)
@@ -68,41 +76,126 @@ def import_chunks(
     chunk_size: int | None = None,
 ) -> None:
     """Apply ``rows`` a chunk at a time; each chunk commits on its own (a crash loses at most
-    the chunk in hand, and a re-run skips what was committed by its digests).
+    the chunks in hand, and a re-run skips what was committed by its digests).
+
+    One ``ChunkView`` serves the whole run: what a chunk read or changed is kept for the next
+    ones. Chunk *n* is written (``mpi.feed_write.ChunkWriter``) while chunk *n + 1* is decided;
+    its writes are folded into the view first, so the decisions never wait for them. If
+    another writer changed the index between two chunks, the view is dropped and the chunk in
+    hand decided again from what the database then holds.
 
     The patients a chunk changed are announced (``mpi.feed_events``) in the chunk's own
     transaction (the outbound A08s commit with it) and published on the bus after it commits,
     so events are only ever held for one chunk."""
-    authoritative = frozenset({"address", "postcode", "gp_practice_code"})
-    cache = PreparedCache()
-    bound = ScoreBound.for_model(config.model)
-    while True:
-        batch = list(islice(rows, chunk_size or CHUNK))
-        if not batch:
-            break
-        todo = []
-        for feed in batch:
-            if applied.get(feed.key) == feed.digest:
-                counts["rows"] += 1
-                counts["unchanged"] += 1
-            else:
-                todo.append(_prepare_row(feed))
-        if todo:
-            with services.uow_factory() as uow:
-                view = ChunkView(
-                    uow.session.connection(), SOURCE, cache, block_cap=config.max_block + 1
-                )
-                chunk = _Chunk(view, config, authoritative, bound)
-                chunk.read_ahead(todo)
-                for row in todo:
-                    chunk.apply(row, counts)
-                view.write()
-                chunk.changed.add_to(uow, board_day(services))
-                uow.commit()
-            for event in uow.collect_new_events():
-                services.bus.publish(event)
-        if progress is not None:
-            progress(len(batch))
+    run = _Run(services, config, counts)
+    try:
+        while True:
+            batch = list(islice(rows, chunk_size or CHUNK))
+            if not batch:
+                break
+            todo = []
+            for feed in batch:
+                if applied.get(feed.key) == feed.digest:
+                    counts["rows"] += 1
+                    counts["unchanged"] += 1
+                else:
+                    todo.append(feed)
+            if todo:
+                run.chunk(todo)
+            if progress is not None:
+                progress(len(batch))
+        run.finish()
+    finally:
+        run.writer.close()
+
+
+class _Run:
+    """Decides chunks against one view and hands each to the writer once the previous one is
+    in; a chunk the writer refused (``ChunkWriter.stale``) is decided again, then the ones
+    after it, from a fresh view."""
+
+    def __init__(self, services: Services, config: MatchConfig, counts: Counter[str]) -> None:
+        self.services = services
+        self.config = config
+        self.counts = counts
+        self.authoritative = frozenset({"address", "postcode", "gp_practice_code"})
+        self.cache = PreparedCache()
+        self.bound = ScoreBound.for_model(config.model)
+        with services.engine.connect() as conn:
+            self.empty = _empty_tables(conn)
+            self.writer = ChunkWriter(services, signature(conn))
+        self.view: ChunkView | None = None
+        self.inflight: tuple[list[FeedRow], Counter[str]] = ([], Counter())
+
+    def chunk(self, feeds: list[FeedRow]) -> None:
+        with self.services.engine.connect() as conn:
+            if self.view is not None and len(self.view.patients) >= VIEW_PATIENTS:
+                self._start_over(conn)
+            if self.view is None:
+                self.view = self._new_view(conn, self.empty)
+            self.view.begin(conn)
+            before = self.counts.copy()
+            decided = self._decide(feeds)
+            self.writer.wait()  # the previous chunk is in (or its error raised here)
+            if self.writer.stale:
+                self._redo_inflight(conn)
+                self.counts.clear()
+                self.counts.update(before)
+                decided = self._decide(feeds)
+            writes = self.view.take_writes()
+        self.writer.submit(writes, decided.changed)
+        self.inflight = (feeds, before)
+
+    def finish(self) -> None:
+        self.writer.wait()
+        if self.writer.stale:
+            with self.services.engine.connect() as conn:
+                self._redo_inflight(conn)
+
+    def _start_over(self, conn: Any) -> None:
+        """Memory: once the chunk in flight is in, let the view go; the next chunks read what
+        they need from the database, as a run over a full index does (nothing is empty now)."""
+        self.writer.wait()
+        if self.writer.stale:
+            self._redo_inflight(conn)
+        self.empty = frozenset()
+        self.view = None
+
+    def _redo_inflight(self, conn: Any) -> None:
+        """Someone else wrote before the chunk in flight: it was not written. Decide it again
+        from the database (no carried state, no empty tables assumed) and write it."""
+        feeds, before = self.inflight
+        while self.writer.stale:
+            self.writer.stale = False
+            self.view = self._new_view(conn, frozenset())
+            self.counts.clear()
+            self.counts.update(before)
+            decided = self._decide(feeds)
+            self.writer.submit(self.view.take_writes(), decided.changed)
+            self.writer.wait()
+
+    def _new_view(self, conn: Any, empty: frozenset[str]) -> ChunkView:
+        view = ChunkView(conn, SOURCE, self.cache, block_cap=self.config.max_block + 1, empty=empty)
+        view.settle = self.writer.wait
+        return view
+
+    def _decide(self, feeds: list[FeedRow]) -> _Chunk:
+        assert self.view is not None
+        rows = [_prepare_row(feed) for feed in feeds]
+        chunk = _Chunk(self.view, self.config, self.authoritative, self.bound)
+        chunk.read_ahead(rows)
+        for row in rows:
+            chunk.apply(row, self.counts)
+        return chunk
+
+
+def _empty_tables(conn: Any) -> frozenset[str]:
+    """The index's tables holding no rows at all (a first load): nothing to look up there."""
+    return frozenset(
+        name
+        for name in ("patient", "patient_identifier", "mpi_blocking_key")
+        if conn.execute(text(f"SELECT NOT EXISTS (SELECT 1 FROM {name})")).scalar_one()
+    )
 
 
 def _prepare_row(feed: FeedRow) -> _Row:
@@ -133,8 +226,14 @@ class _Chunk:
         view = self.view
         view.load_identifiers((a, v) for r in rows for a, v, _, _ in r.wanted)
         view.load_nhs(r.nhs for r in rows if r.nhs)
-        known = {s.patient_id for s in view.idents.values() if s is not None}
-        known.update(pid for ids in view.nhs.values() for pid in ids)
+        known: set[int] = set()
+        for r in rows:
+            for authority, value, _, _ in r.wanted:
+                held = view.idents.get((authority, value))
+                if held is not None:
+                    known.add(held.patient_id)
+            if r.nhs:
+                known.update(view.nhs.get(r.nhs, ()))
         view.load_patients(known)
         searching = []
         for r in rows:
@@ -144,6 +243,8 @@ class _Chunk:
             r.incoming = prepare(_incoming_record(d, r.nhs, r.placeholder))
             r.keys = blocking_keys(r.incoming)
             searching.append(r)
+        if "mpi_blocking_key" in view.empty:
+            return  # every block member is a patient this run created: all in the view
         view.load_blocks(k for r in searching for k in r.keys)
         wanted: set[int] = set()
         for r in searching:
@@ -199,7 +300,7 @@ class _Chunk:
         changed = self._apply_demographics(patient, r, None if disputed else r.nhs)
         self._attach_identifiers(patient, r, tier, score)
         if created or changed:
-            self._refresh_keys(patient)
+            self._refresh_keys(patient, r if created else None)
             if changed and not created:
                 view.audit("update", patient.id, fields=list(changed))
         self.changed.note(patient.id, announced_fields(created, tier, changed))
@@ -207,7 +308,7 @@ class _Chunk:
         gp = d.identifiers[0]
         held = view.identifier(gp.authority, gp.value)
         if held is not None and held.patient_id == patient.id:
-            view.set_source_hash(held, r.feed.digest)
+            view.set_source_hash(gp.authority, gp.value, held, r.feed.digest)
         if created:
             counts["created"] += 1
         elif tier in ("nhs_number", "probabilistic"):
@@ -274,7 +375,7 @@ class _Chunk:
         changed = take_demographics(patient, r.feed.details, nhs, r.placeholder, self.authoritative)
         if changed:
             patient.touched()
-            patient.dirty = True
+            self.view.mark_dirty(patient)
             if "nhs_number" in changed:
                 self.view.noted_nhs(patient)
         if old_name[0] and old_name != (patient.family_name, patient.given_names):
@@ -332,15 +433,22 @@ class _Chunk:
         existing = self.view.pair(low, high)
         if existing is not None:
             if existing.state in OPEN_STATES and decision["score"] > existing.score:
-                self.view.raise_pair(existing, raised_values(decision, low, False))
+                self.view.raise_pair(low, high, existing, raised_values(decision, low, False))
             return
         self.view.queue(low, high, pair_values(a, b, decision, found_by=found_by, live=False))
 
-    def _refresh_keys(self, patient: PatientState) -> None:
+    def _refresh_keys(self, patient: PatientState, row: _Row | None = None) -> None:
+        """``row``: the row that created the patient; its record and keys are the patient's
+        when the fields agree (the usual case), so they are not worked out again."""
         if patient.merged_into_id is not None:
             self.view.set_keys(patient, set())
             return
-        keys = blocking_keys(patient.record(self.view.cache))
+        like = row.incoming if row is not None else None
+        record = patient.record(self.view.cache, like)
+        if row is not None and like is not None and same_but_id(like.record, record.record):
+            keys = set(row.keys)
+        else:
+            keys = blocking_keys(record)
         if patient.placeholder:
             keys = {k for k in keys if k.startswith("N:")}
         self.view.set_keys(patient, keys)
