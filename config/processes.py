@@ -126,6 +126,12 @@ def serve_web(settings: Settings, threads: int, workers: int = 1) -> None:
                 "threads": threads,
                 # Boards hold a websocket for hours; gthread's timeout is for a stuck worker.
                 "timeout": 120,
+                # An idle keep-alive connection is cheap under gthread (it waits in the poller,
+                # not on a thread). Gunicorn's 2 s default races clients and proxies that reuse
+                # a connection after about 2 s idle: the request meets the close and fails
+                # unanswered. The server must outwait the proxy (nginx and most load balancers
+                # drop idle upstream connections at 60 s).
+                "keepalive": 75,
                 "graceful_timeout": 20,
                 "accesslog": None,
                 "errorlog": "-",

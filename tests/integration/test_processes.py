@@ -7,10 +7,12 @@ dies re-syncs from another one.
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -87,6 +89,29 @@ def test_a_board_whose_web_process_dies_resyncs_from_another(site, nurse_token):
     finally:
         second.close()
         first.client.disconnect()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_web_process_keeps_an_idle_connection_longer_than_a_proxy_would(site):
+    """Gunicorn's 2 s default closed connections a client was about to reuse: no answer."""
+    _web, url = site.web()
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+
+    def healthz() -> None:
+        connection.request("GET", "/healthz")
+        answer = connection.getresponse()
+        answer.read()
+        assert answer.status == 200 and not answer.will_close
+
+    try:
+        healthz()
+        opened = connection.sock
+        time.sleep(3)
+        healthz()
+        assert connection.sock is opened  # closed at 2 s, the request above got no answer
+    finally:
+        connection.close()
 
 
 def test_web_process_refuses_to_start_without_a_shared_secret(tmp_path: Path) -> None:
