@@ -494,7 +494,7 @@ def run_baseline(
         wait_http(f"{url}/socket.io/?EIO=4&transport=polling")
         boards = Boards(url, wards, processes)
         sender = socketio.Client()
-        sender.connect(url, namespaces=[NAMESPACE], transports=["websocket"])
+        sender.connect(url, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=30)
         time.sleep(1)
         targets = list(boards.per_ward)
         ward_of: dict[str, str] = {}

@@ -69,7 +69,7 @@ def create_app(
         logger=False,
         engineio_logger=False,
     )
-    register_socket_handlers(socketio)
+    register_socket_handlers(app, socketio)
     if settings.socket_recheck_seconds > 0:
         start_socket_recheck(app, socketio, settings.socket_recheck_seconds)
 

@@ -17,6 +17,9 @@ import socketio
 from whiteboard.board.patch import follow_board
 
 NAMESPACE = "/board"
+# python-socketio waits 1 s for the namespace by default: a loaded CI machine can take longer
+# to run the connect handler (authorisation reads the database), which is not a failure.
+CONNECT_WAIT = 15.0
 
 
 class BoardSocket:
@@ -36,7 +39,11 @@ class BoardSocket:
 
     def connect(self) -> None:
         self.client.connect(
-            self.url, namespaces=[NAMESPACE], transports=["websocket"], auth=self.auth
+            self.url,
+            namespaces=[NAMESPACE],
+            transports=["websocket"],
+            auth=self.auth,
+            wait_timeout=CONNECT_WAIT,
         )
 
     def join(self, ward: str, timeout: float = 20.0) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from integration import journal
 from integration.journal import InboundMessage
 from integration.mllp.client import MllpClient
 from integration.outbound.queue import OutboundMessage
+from tests.board_socket import CONNECT_WAIT
 from tests.hl7_builder import ack_code, adt
 
 TOKEN = "scrape-me-0123456789abcdef"
@@ -144,6 +145,7 @@ def test_board_pushes_and_connected_boards_are_counted(live_server, staff_token)
         namespaces=["/board"],
         transports=["websocket"],
         auth={"signon": staff_token},
+        wait_timeout=CONNECT_WAIT,
     )
     try:
         assert ack_code(services.pipeline.receive(adt("A01"), "t")) == "AA"

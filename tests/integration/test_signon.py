@@ -15,6 +15,7 @@ from config.app import app_services, create_app
 from config.cli import cli
 from config.db import utcnow
 from tests.auth_helpers import csrf_token, open_session, sign_on
+from tests.board_socket import CONNECT_WAIT
 from whiteboard.auth import accounts
 from whiteboard.auth.audit_model import AuditEntry
 from whiteboard.auth.models import SignOn, StaffUser
@@ -174,6 +175,7 @@ def test_card_removal_blanks_every_screen_of_that_session(live_server, app, make
             namespaces=[namespace],
             transports=["websocket"],
             auth={"signon": token},
+            wait_timeout=CONNECT_WAIT,
         )
         screens.append(c)
     other = make_staff("doctor")
@@ -185,6 +187,7 @@ def test_card_removal_blanks_every_screen_of_that_session(live_server, app, make
         namespaces=["/session"],
         transports=["websocket"],
         auth={"signon": other_token},
+        wait_timeout=CONNECT_WAIT,
     )
     try:
         status, body = _reader(
@@ -338,7 +341,13 @@ def test_revoking_a_kiosk_or_disabling_a_user_drops_their_open_sockets(
     ):
         c = socketio.Client(reconnection=False)
         c.on("session_ended", lambda data, n=name: ended.put(n), namespace="/board")
-        c.connect(live_server.url, namespaces=["/board"], transports=["websocket"], auth=auth)
+        c.connect(
+            live_server.url,
+            namespaces=["/board"],
+            transports=["websocket"],
+            auth=auth,
+            wait_timeout=CONNECT_WAIT,
+        )
         clients[name] = c
     try:
         with app.app_context():

@@ -14,7 +14,7 @@ import logging
 import threading
 from typing import Any
 
-from flask import request, session
+from flask import current_app, request, session
 from flask_socketio import SocketIO, emit, join_room, leave_room, rooms
 
 from config.services import services
@@ -29,36 +29,58 @@ from whiteboard.web.socket import (
 
 log = logging.getLogger(__name__)
 
-# sid -> (namespace, credentials) of every open socket in this process, so that a revoked
-# kiosk token or a disabled account also loses the sockets it already has (recheck_sockets).
-_open: dict[str, tuple[str, dict[str, Any]]] = {}
-_open_lock = threading.Lock()
+
+class OpenSockets:
+    """sid -> (namespace, credentials) of every open socket of one app, so that a revoked
+    kiosk token or a disabled account also loses the sockets it already has.
+
+    Kept per app (in ``app.extensions``), not per module: a socket whose disconnect never
+    reached an app that has stopped must not be counted, or dropped, by the next one.
+    """
+
+    KEY = "wardboard_open_sockets"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_sid: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    @classmethod
+    def of_current_app(cls) -> OpenSockets:
+        return current_app.extensions[cls.KEY]
+
+    def add(self, sid: str, namespace: str, creds: dict[str, Any]) -> None:
+        with self._lock:
+            self._by_sid[sid] = (namespace, creds)
+
+    def remove(self, sid: str) -> None:
+        with self._lock:
+            self._by_sid.pop(sid, None)
+
+    def snapshot(self) -> list[tuple[str, tuple[str, dict[str, Any]]]]:
+        with self._lock:
+            return list(self._by_sid.items())
 
 
 def _remember(namespace: str) -> None:
     creds = {k: session[k] for k in ("signon", "kiosk") if isinstance(session.get(k), str)}
-    with _open_lock:
-        _open[request.sid] = (namespace, creds)  # type: ignore[attr-defined]
+    OpenSockets.of_current_app().add(request.sid, namespace, creds)  # type: ignore[attr-defined]
 
 
 def on_disconnect(*_args: Any) -> None:
-    with _open_lock:
-        _open.pop(request.sid, None)  # type: ignore[attr-defined]
+    OpenSockets.of_current_app().remove(request.sid)  # type: ignore[attr-defined]
 
 
 def recheck_sockets(socketio: SocketIO) -> int:
     """Drop every open socket whose credential no longer holds (revoked kiosk, disabled
     account, ended session); returns how many were dropped. Needs an app context."""
-    with _open_lock:
-        current = list(_open.items())
+    sockets = OpenSockets.of_current_app()
     dropped = 0
-    for sid, (namespace, creds) in current:
+    for sid, (namespace, creds) in sockets.snapshot():
         if resolve_principal(creds) is not None:
             continue
         socketio.emit("session_ended", {"reason": "revoked"}, to=sid, namespace=namespace)
         socketio.server.disconnect(sid, namespace=namespace)
-        with _open_lock:
-            _open.pop(sid, None)
+        sockets.remove(sid)
         dropped += 1
     return dropped
 
@@ -115,8 +137,9 @@ def on_session_connect(auth: Any = None) -> bool:
     return True
 
 
-def register_socket_handlers(socketio: SocketIO) -> None:
+def register_socket_handlers(app: Any, socketio: SocketIO) -> None:
     """Called after ``init_app``: each app gets a fresh Socket.IO server to register on."""
+    app.extensions[OpenSockets.KEY] = OpenSockets()
     socketio.on_event("connect", on_connect, namespace=NAMESPACE)
     socketio.on_event("join", on_join, namespace=NAMESPACE)
     socketio.on_event("connect", on_session_connect, namespace=SESSION_NAMESPACE)
