@@ -71,6 +71,23 @@ def board_wards(n: int) -> list[str]:
     return [WARDS[i % len(WARDS)] for i in range(n)]
 
 
+def slow_stderr(
+    ack_at: list[tuple[float, float]], sent: dict[str, float], events: list[tuple]
+) -> None:
+    """The five slowest ACKs and admissions (by their slowest board), with their send times
+    on the machine's monotonic clock, so a stall can be matched with a process's own log."""
+    worst: dict[str, float] = {}
+    for marker, _board, t in events:
+        if marker in sent:
+            worst[marker] = max(worst.get(marker, 0.0), (t - sent[marker]) * 1000)
+    acks = sorted(ack_at, key=lambda a: -a[1])[:5]
+    print("  slowest ACKs (sent at, ms): " + ", ".join(f"{t:.3f} {ms:.0f}" for t, ms in acks),
+          file=sys.stderr)  # fmt: skip
+    slow = sorted(worst.items(), key=lambda m: -m[1])[:5]
+    print("  slowest to a board (sent at, ms): "
+          + ", ".join(f"{sent[m]:.3f} {ms:.0f}" for m, ms in slow), file=sys.stderr)  # fmt: skip
+
+
 def run_system(
     n: int,
     rate: float,
@@ -95,6 +112,7 @@ def run_system(
             occupied: list[tuple[int, str, str]] = []
             ward_of: dict[str, str] = {}
             ack_ms: list[float] = []
+            ack_at: list[tuple[float, float]] = []  # (send time, ms): where the slow ones fell
             client = MllpClient("127.0.0.1", system.mllp_port).connect()
 
             def send(i: int) -> tuple[str, float]:
@@ -111,6 +129,7 @@ def run_system(
                 t0 = time.monotonic()
                 client.send(admission(i, ward, bed))
                 ack_ms.append((time.monotonic() - t0) * 1000)
+                ack_at.append((t0, ack_ms[-1]))
                 return marker, t0
 
             sent = paced(int(rate * seconds), rate, "system", send)
@@ -120,6 +139,14 @@ def run_system(
             events = boards.snapshot_events()
             e2e, missing = marker_latencies(sent, events, boards.per_ward, ward_of)
             print(f"  board resyncs (patch did not apply): {boards.resyncs}", file=sys.stderr)
+            slow_stderr(ack_at, sent, events)
+            for line in boards.resync_log[:20]:
+                print(f"  resync: {line}", file=sys.stderr)
+            for name in system.procs:
+                lines = system.log(name).splitlines()
+                warned = [x for x in lines if "WARNING" in x or "ERROR" in x]
+                for line in warned[:10]:
+                    print(f"  {name} log: {line[:300]}", file=sys.stderr)
             return e2e, ack_ms, missing
         finally:
             system.stop()

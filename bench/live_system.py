@@ -304,6 +304,58 @@ class MarkerWatcher:
         return None
 
 
+def in_order(client: Any) -> Any:
+    """Handle a board client's events one after another, in the order they arrived.
+
+    python-engineio's client starts a new thread for every message it receives, so two pushes
+    that arrive together can be handled in either order: a patch then met a board that did not
+    yet have its base, and the board asked for the whole board again (393 "resyncs" in one
+    500-board run, each a snapshot the web process had to build, at the very moment it was
+    behind). The server sends a socket's events in order and a browser's board.js handles
+    them in order, one at a time; so do these boards now, on their reader thread. The handlers
+    only apply a patch and note a time, so the reader is not held up. (It also saves starting
+    a thread per event per board, which on two shared cores was part of what was measured.)
+    """
+    eio = client.eio
+    trigger = eio._trigger_event
+
+    def trigger_in_order(event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "message":
+            kwargs["run_async"] = False
+        return trigger(event, *args, **kwargs)
+
+    eio._trigger_event = trigger_in_order
+    return client
+
+
+def trace_resyncs(client: Any, follower: Any, board: int, log: list[str]) -> None:
+    """Keep a board's last few events; when a patch does not apply, log what it had seen
+    (event, version, digest or base, monotonic time), to tell a lost push from a late one."""
+    seen: deque[str] = deque(maxlen=6)
+    handlers = client.handlers[NAMESPACE]
+    on_board, on_patch = handlers["board"], handlers["board_patch"]
+
+    def whole(payload: dict) -> None:
+        snap = payload.get("snapshot", {})
+        seen.append(
+            f"board v{payload.get('version')} {str(snap.get('digest'))[:8]} @{time.monotonic():.3f}"
+        )
+        on_board(payload)
+
+    def patch(payload: dict) -> None:
+        had = follower.snapshot.get("digest") if follower.snapshot else None
+        seen.append(
+            f"patch v{payload.get('version')} base {str(payload.get('base'))[:8]} "
+            f"@{time.monotonic():.3f}"
+        )
+        on_patch(payload)
+        if had != payload.get("base"):
+            ward = payload.get("ward")
+            log.append(f"board {board} {ward} had {str(had)[:8]}: " + "; ".join(seen))
+
+    handlers["board"], handlers["board_patch"] = whole, patch
+
+
 def board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # type: ignore[no-untyped-def]
     """Connect ``boards`` [(index, ward)] to ``url``; stream the watchers' events to ``out``."""
     import socketio
@@ -311,6 +363,7 @@ def board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # t
     from whiteboard.board.patch import follow_board
 
     pending: deque[tuple] = deque()
+    resync_log: list[str] = []
     watchers = []
     clients = []
     followers = []
@@ -321,8 +374,9 @@ def board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # t
         def on_board(data: dict, watcher: Any = watcher) -> None:
             pending.extend(watcher.on_board(data, time.monotonic()))
 
-        c = socketio.Client(reconnection=False)
+        c = in_order(socketio.Client(reconnection=False))
         followers.append(follow_board(c, on_board, NAMESPACE))
+        trace_resyncs(c, followers[-1], index, resync_log)
         c.connect(url, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=30, auth=auth)
         c.emit("join", {"ward": ward}, namespace=NAMESPACE)
         clients.append(c)
@@ -341,6 +395,7 @@ def board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # t
         c.disconnect()
     flush()
     out.put(("resyncs", sum(f.resyncs for f in followers)))
+    out.put(("resync_log", resync_log))
     out.put(("final", [(w.board, w.ward, w.final()) for w in watchers]))
     out.put(("done", None))
 
@@ -382,6 +437,7 @@ class Boards:
         self.events: list[tuple] = []
         self.finals: dict[int, tuple[str, Any]] = {}
         self.resyncs = 0  # patches that did not apply, so the board was fetched whole again
+        self.resync_log: list[str] = []  # what each such board had seen before (trace_resyncs)
         self._done = 0
         self._lock = threading.Lock()
         for p in self.procs:
@@ -406,6 +462,8 @@ class Boards:
                     self.events.extend(payload)
                 elif kind == "resyncs":
                     self.resyncs += payload
+                elif kind == "resync_log":
+                    self.resync_log += payload
                 elif kind == "final":
                     for board, ward, final in payload:
                         self.finals[board] = (ward, final)

@@ -108,6 +108,22 @@ def web_settings(settings: Settings) -> Settings:
     return settings.replace(scheduler_enabled=False)
 
 
+def web_app(settings: Settings) -> Callable[..., Any]:
+    """The app of a web process's gunicorn worker, its start-up heap settled (``settle_heap``).
+
+    ``run.py serve`` and ``run.py mllp`` settle theirs; the web worker did not, so each full
+    collection scanned every module, mapper and template loaded at start-up besides what its
+    boards made since: 170-360 ms in a 500-board run (``gc.callbacks`` in the worker,
+    docs/BENCHMARKS.md, 2026-12-01 evening), once or twice in 40 s, holding the GIL, so the
+    worker's Redis listener handed that moment's pushes to its 250 boards that much later.
+    """
+    from config.app import create_app
+
+    app = create_app(settings=settings)
+    settle_heap()
+    return app
+
+
 def serve_web(settings: Settings, threads: int, workers: int = 1) -> None:
     """Run the web app under gunicorn's threaded worker; ``settings`` from ``web_settings``.
 
@@ -142,8 +158,6 @@ def serve_web(settings: Settings, threads: int, workers: int = 1) -> None:
 
         def load(self) -> Callable[..., Any]:
             # Built in the worker, after the fork: threads and database pools never cross it.
-            from config.app import create_app
-
-            return create_app(settings=settings)
+            return web_app(settings)
 
     WardboardWeb().run()
