@@ -304,30 +304,6 @@ class MarkerWatcher:
         return None
 
 
-def in_order(client: Any) -> Any:
-    """Handle a board client's events one after another, in the order they arrived.
-
-    python-engineio's client starts a new thread for every message it receives, so two pushes
-    that arrive together can be handled in either order: a patch then met a board that did not
-    yet have its base, and the board asked for the whole board again (393 "resyncs" in one
-    500-board run, each a snapshot the web process had to build, at the very moment it was
-    behind). The server sends a socket's events in order and a browser's board.js handles
-    them in order, one at a time; so do these boards now, on their reader thread. The handlers
-    only apply a patch and note a time, so the reader is not held up. (It also saves starting
-    a thread per event per board, which on two shared cores was part of what was measured.)
-    """
-    eio = client.eio
-    trigger = eio._trigger_event
-
-    def trigger_in_order(event: str, *args: Any, **kwargs: Any) -> Any:
-        if event == "message":
-            kwargs["run_async"] = False
-        return trigger(event, *args, **kwargs)
-
-    eio._trigger_event = trigger_in_order
-    return client
-
-
 def trace_resyncs(client: Any, follower: Any, board: int, log: list[str]) -> None:
     """Keep a board's last few events; when a patch does not apply, log what it had seen
     (event, version, digest or base, monotonic time), to tell a lost push from a late one."""
@@ -374,7 +350,7 @@ def board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # t
         def on_board(data: dict, watcher: Any = watcher) -> None:
             pending.extend(watcher.on_board(data, time.monotonic()))
 
-        c = in_order(socketio.Client(reconnection=False))
+        c = socketio.Client(reconnection=False)
         followers.append(follow_board(c, on_board, NAMESPACE))
         trace_resyncs(c, followers[-1], index, resync_log)
         c.connect(url, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=30, auth=auth)

@@ -142,7 +142,16 @@ def follow_board(
     ``on_snapshot`` gets every board the screen would show, as a whole-board payload
     {ward, version, snapshot}, whether it came whole or as a patch; a patch that does not
     apply makes the client join the ward again, as board.js does.
+
+    The client is made to handle its events in the order they arrived, one at a time, on its
+    reader thread, as a browser's board.js does. python-engineio's client starts a thread
+    for every message, so two pushes arriving together could be handled in either order; a
+    patch then met a board without its base and asked for the whole board again (393 such
+    resyncs in one 500-board benchmark run, each a snapshot the web process had to build
+    just when it was behind; docs/BENCHMARKS.md, 2026-12-01 evening). The handlers only
+    apply a patch, so the reader is not held up.
     """
+    _handle_in_order(client)
     follower = BoardFollower()
 
     def on_board(payload: dict[str, Any]) -> None:
@@ -161,3 +170,17 @@ def follow_board(
     client.on("board", on_board, namespace=namespace)
     client.on("board_patch", on_patch, namespace=namespace)
     return follower
+
+
+def _handle_in_order(client: Any) -> None:
+    """Run the engine.io client's message events on its reader thread (``run_async=False``);
+    python-engineio has no public switch for this."""
+    eio = client.eio
+    trigger = eio._trigger_event
+
+    def trigger_in_order(event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "message":
+            kwargs["run_async"] = False
+        return trigger(event, *args, **kwargs)
+
+    eio._trigger_event = trigger_in_order
