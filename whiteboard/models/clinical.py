@@ -8,15 +8,11 @@ action a named person takes and may have to account for.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, ForeignKey, String, Text, Time
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from config.db import Base, UTCDateTime, utcnow
-
-if TYPE_CHECKING:
-    from whiteboard.models.stay import Stay
 
 
 class VteAssessment(Base):
@@ -123,9 +119,6 @@ class ResponsibleClinician(Base):
     stay_id: Mapped[int] = mapped_column(ForeignKey("stay.id"), index=True)
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"))
     from_time: Mapped[datetime] = mapped_column(UTCDateTime)
-
-    # Lets a row be added with its stay object, before the stay has an id (one flush for both).
-    stay: Mapped[Stay] = relationship()
 
 
 class OutpatientBooking(Base):
