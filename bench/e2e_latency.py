@@ -80,12 +80,14 @@ def slow_stderr(
     for marker, _board, t in events:
         if marker in sent:
             worst[marker] = max(worst.get(marker, 0.0), (t - sent[marker]) * 1000)
+    first = min(sent.values(), default=0.0)
     acks = sorted(ack_at, key=lambda a: -a[1])[:5]
+    print(f"  first message sent at {first:.3f}", file=sys.stderr)
     print("  slowest ACKs (sent at, ms): " + ", ".join(f"{t:.3f} {ms:.0f}" for t, ms in acks),
           file=sys.stderr)  # fmt: skip
     slow = sorted(worst.items(), key=lambda m: -m[1])[:5]
-    print("  slowest to a board (sent at, ms): "
-          + ", ".join(f"{sent[m]:.3f} {ms:.0f}" for m, ms in slow), file=sys.stderr)  # fmt: skip
+    worst_lines = ", ".join(f"{m} {sent[m]:.3f} {ms:.0f}" for m, ms in slow)
+    print(f"  slowest to a board (message, sent at, ms): {worst_lines}", file=sys.stderr)
 
 
 def run_system(
