@@ -21,7 +21,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, inspect, select, union_all
+from sqlalchemy import bindparam, insert, inspect, select, union_all
 from sqlalchemy.orm import Session
 
 from mpi import audit, nhs_number
@@ -106,7 +106,10 @@ def resolve_identity(
         raise InvalidCommand("the patient has no identifier (PID-3) and no NHS number")
     nhs = _valid_nhs(details.nhs_number)
     placeholder = is_placeholder_name(details.family_name, details.given_names)
-    patient, tier, held = _find_exact(session, details, nhs)
+    wanted = _wanted(details, nhs)
+    patient, tier, held, holders = _find_exact(session, details, nhs, wanted)
+    # Its identity events, in the order they happen, written in one statement at the end.
+    events: list[dict[str, Any]] = []
     disputed_nhs = (
         tier == "nhs_number"
         and patient is not None
@@ -130,8 +133,9 @@ def resolve_identity(
             patient = session.get_one(Patient, int(top.record_id_b))
             tier, score = "probabilistic", top.score
         else:
+            # No ``identifiers=[]``: the collection stays unloaded, so its identifiers go in
+            # by a Core insert rather than a second ORM flush (``_attach_identifiers``).
             patient = Patient(
-                identifiers=[],
                 created_origin=origin,
                 placeholder=placeholder,
                 dob_placeholder=looks_like_placeholder_dob(details.date_of_birth, placeholder),
@@ -143,7 +147,7 @@ def resolve_identity(
             session.add(patient)
             session.flush()
             created, tier = True, "new"
-            audit.record(session, "add", patient.id, actor=source, origin=origin)
+            events.append(audit.row("add", patient.id, actor=source, origin=origin))
             for decision in decisions:
                 if decision.zone == "review":
                     other = int(decision.record_id_b)
@@ -162,12 +166,13 @@ def resolve_identity(
         changed = apply_demographics(
             session, patient, details, own_nhs, placeholder, source=source, only=authoritative
         )
-    _attach_identifiers(session, patient, details, nhs, tier, score, source, held)
+    _attach_identifiers(session, patient, wanted, tier, score, source, held, holders, events)
     if created or changed:
         session.flush()
         refresh_keys(session, patient, fresh=created)
         if changed and not created:
-            audit.record(session, "update", patient.id, actor=source, fields=list(changed))
+            events.append(audit.row("update", patient.id, actor=source, fields=list(changed)))
+    audit.write(session, events)
     session.flush()
     return Resolution(patient, created, changed, tier, score, tuple(queued))
 
@@ -353,26 +358,51 @@ def _valid_nhs(raw: str | None) -> str | None:
         return None
 
 
+def _wanted(details: PatientDetails, nhs: str | None) -> list[tuple[str, str, str, bool]]:
+    """The (authority, value, type, valid) identifiers the message gives the record."""
+    wanted = [(i.authority, i.value, i.id_type, True) for i in details.identifiers]
+    if details.nhs_number:
+        value = nhs or details.nhs_number.strip()[:40]
+        wanted.append((NHS_AUTHORITY, value, "NH", nhs is not None))
+    return wanted
+
+
 def _find_exact(
-    session: Session, details: PatientDetails, nhs: str | None
-) -> tuple[Patient | None, str, frozenset[tuple[str, str]]]:
-    """The patient, the tier, and the (authority, value) the look-up proved that patient holds
-    (the identifier it was found by, unless a merge redirected it): ``_attach_identifiers``
-    need not ask who holds that one again."""
-    by_identifier, by_nhs = _exact_queries()
+    session: Session,
+    details: PatientDetails,
+    nhs: str | None,
+    wanted: list[tuple[str, str, str, bool]],
+) -> tuple[Patient | None, str, frozenset[tuple[str, str]], dict[tuple[str, str], int]]:
+    """The patient, the tier, the (authority, value) the look-up proved that patient holds
+    (the identifier it was found by, unless a merge redirected it), and who holds each of
+    the message's identifiers, in any link state.
+
+    One statement reads every row holding one of the message's identifiers, with its
+    patient: the exact tier is the first of PID-3's identifiers held ``linked``, and the
+    holders are what ``_attach_identifiers`` checks before attaching, so it need not ask
+    again (nothing in between writes an identifier).
+    """
+    holders: dict[tuple[str, str], int] = {}
+    linked: dict[tuple[str, str], Patient] = {}
+    pairs = {(a, v) for a, v, _t, _ok in wanted}
+    if pairs:
+        rows = session.execute(_held_query(), {"values": sorted({v for _a, v in pairs})})
+        for authority, value, link_state, holder in rows:
+            if (authority, value) in pairs:
+                holders[(authority, value)] = holder.id
+                if link_state == "linked":
+                    linked[(authority, value)] = holder
     for ident in details.identifiers:
-        found = session.scalars(
-            by_identifier, {"authority": ident.authority, "value": ident.value}
-        ).first()
+        found = linked.get((ident.authority, ident.value))
         if found is not None:
             patient = survivor(session, found)
             held = frozenset({(ident.authority, ident.value)} if patient is found else ())
-            return patient, "identifier", held
+            return patient, "identifier", held, holders
     if nhs:
-        found = session.scalars(by_nhs, {"nhs": nhs}).first()
+        found = session.scalars(_by_nhs(), {"nhs": nhs}).first()
         if found is not None:
-            return found, "nhs_number", frozenset()
-    return None, "new", frozenset()
+            return found, "nhs_number", frozenset(), holders
+    return None, "new", frozenset(), holders
 
 
 def nhs_number_contradicted(session: Session, patient: Patient, incoming: PersonRecord) -> bool:
@@ -411,22 +441,30 @@ def record_contradicts(held: PersonRecord | None, incoming: PersonRecord) -> boo
 
 
 @lru_cache(maxsize=1)
-def _exact_queries() -> tuple[Any, Any]:
-    """Built once (every ADT message runs them; building costs more than SQLite answering)."""
-    by_identifier = (
-        select(Patient)
-        .join(PatientIdentifier)
-        .where(PatientIdentifier.authority == bindparam("authority"))
-        .where(PatientIdentifier.value == bindparam("value"))
-        .where(PatientIdentifier.link_state == "linked")
+def _held_query() -> Any:
+    """Built once (every ADT message runs it; building costs more than SQLite answering).
+    On the value alone, as the holders' look-up always was (a message's few values are
+    selective); the caller keeps the (authority, value) pairs it asked about."""
+    return (
+        select(
+            PatientIdentifier.authority,
+            PatientIdentifier.value,
+            PatientIdentifier.link_state,
+            Patient,
+        )
+        .join(Patient, Patient.id == PatientIdentifier.patient_id)
+        .where(PatientIdentifier.value.in_(bindparam("values", expanding=True)))
     )
-    by_nhs = (
+
+
+@lru_cache(maxsize=1)
+def _by_nhs() -> Any:
+    return (
         select(Patient)
         .where(Patient.nhs_number == bindparam("nhs"))
         .where(Patient.merged_into_id.is_(None))
         .order_by(Patient.id)
     )
-    return by_identifier, by_nhs
 
 
 def _incoming_record(details: PatientDetails, nhs: str | None, placeholder: bool) -> PersonRecord:
@@ -453,30 +491,28 @@ def _with_ids(decision: MatchDecision, patient_id: int) -> dict[str, Any]:
 def _attach_identifiers(
     session: Session,
     patient: Patient,
-    details: PatientDetails,
-    nhs: str | None,
+    wanted: list[tuple[str, str, str, bool]],
     tier: str,
     score: float | None,
     source: str,
-    held: frozenset[tuple[str, str]] = frozenset(),
+    held: frozenset[tuple[str, str]],
+    holders: dict[tuple[str, str], int],
+    events: list[dict[str, Any]],
 ) -> None:
-    wanted = [(i.authority, i.value, i.id_type, True) for i in details.identifiers]
-    if details.nhs_number:
-        value = nhs or details.nhs_number.strip()[:40]
-        wanted.append((NHS_AUTHORITY, value, "NH", nhs is not None))
+    """Attach the message's identifiers the patient lacks; one held by another record is
+    queued for the clerks instead. ``holders``: who held each of them at the look-up
+    (``_find_exact``). Appends a "link" identity event to ``events`` for each attached."""
     link_source = "probabilistic" if tier == "probabilistic" else "exact"
     loaded = "identifiers" not in inspect(patient).unloaded
-    if loaded:  # a new record, or one whose identifiers were read already
+    if loaded:  # a record whose identifiers were read already
         known = {(i.authority, i.value) for i in patient.identifiers}
-        owners = _owners(session, [(a, v) for a, v, _t, _ok in wanted if (a, v) not in known])
+        owners = {pair: holder for pair, holder in holders.items() if pair not in known}
     else:
-        # One Core look-up of who holds the message's ids, rather than loading the record's
-        # whole identifier collection through the ORM (most messages add none); none at all
-        # when the patient was found by the only one (the common ADT: a hospital number).
-        holders = _owners(session, [(a, v) for a, v, _t, _ok in wanted if (a, v) not in held])
-        holders.update(dict.fromkeys(held, patient.id))
-        known = {pair for pair, holder in holders.items() if holder == patient.id}
+        # Who holds what from the look-up, rather than loading the record's whole identifier
+        # collection through the ORM (most messages add none).
+        known = {pair for pair, holder in holders.items() if holder == patient.id} | held
         owners = {pair: holder for pair, holder in holders.items() if holder != patient.id}
+    new_rows: list[dict[str, Any]] = []
     for authority, value, id_type, valid in wanted:
         if (authority, value) in known:
             continue
@@ -486,44 +522,38 @@ def _attach_identifiers(
             # re-pointing of someone else's number.
             _queue_conflict(session, patient, owner, source)
             continue
-        identifier = PatientIdentifier(
-            authority=authority,
-            value=value,
-            id_type=id_type,
-            valid=valid,
-            link_source=link_source,
-            link_score=score,
-        )
+        values = {
+            "authority": authority,
+            "value": value,
+            "id_type": id_type,
+            "valid": valid,
+            "link_source": link_source,
+            "link_score": score,
+        }
         if loaded:
-            patient.identifiers.append(identifier)
-        else:  # the collection loads with it when next read (after the autoflush)
-            identifier.patient_id = patient.id
-            session.add(identifier)
+            patient.identifiers.append(PatientIdentifier(**values))
+        else:
+            # Written by one Core insert below, not an ORM flush (a new patient's second);
+            # the unloaded collection reads them from the database when next asked for.
+            new_rows.append({**values, "patient_id": patient.id})
         known.add((authority, value))
-        audit.record(
-            session,
-            "link",
-            patient.id,
-            actor=source,
-            authority=authority,
-            value=value,
-            link_source=link_source,
-            score=score,
-            valid=valid,
+        events.append(
+            audit.row(
+                "link",
+                patient.id,
+                actor=source,
+                authority=authority,
+                value=value,
+                link_source=link_source,
+                score=score,
+                valid=valid,
+            )
         )
+    if new_rows:
+        session.connection().execute(_IDENTIFIER_INSERT, new_rows)
 
 
-def _owners(session: Session, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Who already holds each (authority, value): one query for all of a message's ids."""
-    if not pairs:
-        return {}
-    found = session.execute(
-        select(
-            PatientIdentifier.authority, PatientIdentifier.value, PatientIdentifier.patient_id
-        ).where(PatientIdentifier.value.in_(sorted({v for _a, v in pairs})))
-    )
-    wanted = set(pairs)
-    return {(a, v): pid for a, v, pid in found if (a, v) in wanted}
+_IDENTIFIER_INSERT = insert(PatientIdentifier.__table__)  # type: ignore[arg-type]
 
 
 def _queue_conflict(session: Session, patient: Patient, owner_id: int, source: str) -> None:
