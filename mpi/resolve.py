@@ -21,7 +21,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, insert, inspect, select, union_all
+from sqlalchemy import bindparam, inspect, select, union_all
 from sqlalchemy.orm import Session
 
 from mpi import audit, nhs_number
@@ -133,9 +133,10 @@ def resolve_identity(
             patient = session.get_one(Patient, int(top.record_id_b))
             tier, score = "probabilistic", top.score
         else:
-            # No ``identifiers=[]``: the collection stays unloaded, so its identifiers go in
-            # by a Core insert rather than a second ORM flush (``_attach_identifiers``).
+            # The identifiers no other record holds go in with the patient: one flush.
+            plan = _identifier_plan(wanted, set(), holders)
             patient = Patient(
+                identifiers=[_new_identifier(i, "exact", None) for i, o in plan if o is None],
                 created_origin=origin,
                 placeholder=placeholder,
                 dob_placeholder=looks_like_placeholder_dob(details.date_of_birth, placeholder),
@@ -166,7 +167,9 @@ def resolve_identity(
         changed = apply_demographics(
             session, patient, details, own_nhs, placeholder, source=source, only=authoritative
         )
-    _attach_identifiers(session, patient, wanted, tier, score, source, held, holders, events)
+        plan = _identifier_plan(wanted, *_known_and_owners(patient, held, holders))
+    link_source = "probabilistic" if tier == "probabilistic" else "exact"
+    _attach_identifiers(session, patient, plan, link_source, score, source, events, written=created)
     if created or changed:
         session.flush()
         refresh_keys(session, patient, fresh=created)
@@ -379,14 +382,15 @@ def _find_exact(
 
     One statement reads every row holding one of the message's identifiers, with its
     patient: the exact tier is the first of PID-3's identifiers held ``linked``, and the
-    holders are what ``_attach_identifiers`` checks before attaching, so it need not ask
+    holders are what ``_identifier_plan`` checks before attaching, so nothing asks
     again (nothing in between writes an identifier).
     """
     holders: dict[tuple[str, str], int] = {}
     linked: dict[tuple[str, str], Patient] = {}
     pairs = {(a, v) for a, v, _t, _ok in wanted}
     if pairs:
-        rows = session.execute(_held_query(), {"values": sorted({v for _a, v in pairs})})
+        values = sorted({v for _a, v in pairs})
+        rows = session.execute(_held_query(len(values)), {f"v{i}": v for i, v in enumerate(values)})
         for authority, value, link_state, holder in rows:
             if (authority, value) in pairs:
                 holders[(authority, value)] = holder.id
@@ -440,11 +444,13 @@ def record_contradicts(held: PersonRecord | None, incoming: PersonRecord) -> boo
     return levels["dob"] == levels["surname"] == levels["forename"] == "different"
 
 
-@lru_cache(maxsize=1)
-def _held_query() -> Any:
-    """Built once (every ADT message runs it; building costs more than SQLite answering).
-    On the value alone, as the holders' look-up always was (a message's few values are
-    selective); the caller keeps the (authority, value) pairs it asked about."""
+@lru_cache(maxsize=16)
+def _held_query(n_values: int) -> Any:
+    """Built once per number of values (every ADT message runs it; building costs more than
+    SQLite answering), with a parameter each rather than an expanding IN, which is rendered
+    again on every execution. On the value alone, as the holders' look-up always was (a
+    message's few values are selective); the caller keeps the (authority, value) pairs it
+    asked about."""
     return (
         select(
             PatientIdentifier.authority,
@@ -453,7 +459,7 @@ def _held_query() -> Any:
             Patient,
         )
         .join(Patient, Patient.id == PatientIdentifier.patient_id)
-        .where(PatientIdentifier.value.in_(bindparam("values", expanding=True)))
+        .where(PatientIdentifier.value.in_([bindparam(f"v{i}") for i in range(n_values)]))
     )
 
 
@@ -488,55 +494,82 @@ def _with_ids(decision: MatchDecision, patient_id: int) -> dict[str, Any]:
     return data
 
 
+def _known_and_owners(
+    patient: Patient, held: frozenset[tuple[str, str]], holders: dict[tuple[str, str], int]
+) -> tuple[set[tuple[str, str]], dict[tuple[str, str], int]]:
+    """The message's identifiers the patient holds, and the other records holding the rest."""
+    if "identifiers" not in inspect(patient).unloaded:  # read already
+        known = {(i.authority, i.value) for i in patient.identifiers}
+        return known, {pair: holder for pair, holder in holders.items() if pair not in known}
+    # Who holds what from the look-up (``_find_exact``), rather than loading the record's
+    # whole identifier collection through the ORM (most messages add none).
+    known = {pair for pair, holder in holders.items() if holder == patient.id} | held
+    return known, {pair: holder for pair, holder in holders.items() if holder != patient.id}
+
+
+def _identifier_plan(
+    wanted: list[tuple[str, str, str, bool]],
+    known: set[tuple[str, str]],
+    owners: dict[tuple[str, str], int],
+) -> list[tuple[tuple[str, str, str, bool], int | None]]:
+    """In the message's order, each identifier the record lacks with the other record holding
+    it (None: free to attach; an identifier given twice is attached once)."""
+    plan: list[tuple[tuple[str, str, str, bool], int | None]] = []
+    seen = set(known)
+    for ident in wanted:
+        pair = (ident[0], ident[1])
+        if pair in seen:
+            continue
+        owner = owners.get(pair)
+        plan.append((ident, owner))
+        if owner is None:
+            seen.add(pair)
+    return plan
+
+
+def _new_identifier(
+    ident: tuple[str, str, str, bool], link_source: str, score: float | None
+) -> PatientIdentifier:
+    authority, value, id_type, valid = ident
+    return PatientIdentifier(
+        authority=authority,
+        value=value,
+        id_type=id_type,
+        valid=valid,
+        link_source=link_source,
+        link_score=score,
+    )
+
+
 def _attach_identifiers(
     session: Session,
     patient: Patient,
-    wanted: list[tuple[str, str, str, bool]],
-    tier: str,
+    plan: list[tuple[tuple[str, str, str, bool], int | None]],
+    link_source: str,
     score: float | None,
     source: str,
-    held: frozenset[tuple[str, str]],
-    holders: dict[tuple[str, str], int],
     events: list[dict[str, Any]],
+    *,
+    written: bool = False,
 ) -> None:
-    """Attach the message's identifiers the patient lacks; one held by another record is
-    queued for the clerks instead. ``holders``: who held each of them at the look-up
-    (``_find_exact``). Appends a "link" identity event to ``events`` for each attached."""
-    link_source = "probabilistic" if tier == "probabilistic" else "exact"
+    """Attach the identifiers ``_identifier_plan`` found free and queue the records holding
+    the others for the clerks, in the message's order; a "link" identity event each attached.
+    ``written``: a new patient's identifiers went in with it (one flush, not two)."""
     loaded = "identifiers" not in inspect(patient).unloaded
-    if loaded:  # a record whose identifiers were read already
-        known = {(i.authority, i.value) for i in patient.identifiers}
-        owners = {pair: holder for pair, holder in holders.items() if pair not in known}
-    else:
-        # Who holds what from the look-up, rather than loading the record's whole identifier
-        # collection through the ORM (most messages add none).
-        known = {pair for pair, holder in holders.items() if holder == patient.id} | held
-        owners = {pair: holder for pair, holder in holders.items() if holder != patient.id}
-    new_rows: list[dict[str, Any]] = []
-    for authority, value, id_type, valid in wanted:
-        if (authority, value) in known:
-            continue
-        owner = owners.get((authority, value))
+    for ident, owner in plan:
         if owner is not None:
             # Held by another record: a possible duplicate for the clerks, never a silent
             # re-pointing of someone else's number.
             _queue_conflict(session, patient, owner, source)
             continue
-        values = {
-            "authority": authority,
-            "value": value,
-            "id_type": id_type,
-            "valid": valid,
-            "link_source": link_source,
-            "link_score": score,
-        }
-        if loaded:
-            patient.identifiers.append(PatientIdentifier(**values))
-        else:
-            # Written by one Core insert below, not an ORM flush (a new patient's second);
-            # the unloaded collection reads them from the database when next asked for.
-            new_rows.append({**values, "patient_id": patient.id})
-        known.add((authority, value))
+        if not written:
+            identifier = _new_identifier(ident, link_source, score)
+            if loaded:
+                patient.identifiers.append(identifier)
+            else:  # the collection loads with it when next read (after the autoflush)
+                identifier.patient_id = patient.id
+                session.add(identifier)
+        authority, value, _id_type, valid = ident
         events.append(
             audit.row(
                 "link",
@@ -549,11 +582,6 @@ def _attach_identifiers(
                 valid=valid,
             )
         )
-    if new_rows:
-        session.connection().execute(_IDENTIFIER_INSERT, new_rows)
-
-
-_IDENTIFIER_INSERT = insert(PatientIdentifier.__table__)  # type: ignore[arg-type]
 
 
 def _queue_conflict(session: Session, patient: Patient, owner_id: int, source: str) -> None:
