@@ -122,12 +122,19 @@ def resolve_identity(
     # the two records for the clerks instead.
     own_nhs = None if disputed_nhs else nhs
     created = False
+    incoming_keys: tuple[PersonRecord, set[str]] | None = None
     score: float | None = None
     queued: list[int] = []
     new_fields: tuple[str, ...] = ()
     if patient is None:
         incoming = _incoming_record(details, own_nhs, placeholder)
-        decisions = [] if placeholder else search(session, incoming, config=config)
+        decisions: list[MatchDecision] = []
+        if not placeholder:
+            # Its keys are a new patient's too when the patient's record comes out the same
+            # (``refresh_keys``): worked out once.
+            prepared = prepare(incoming)
+            incoming_keys = (incoming, keys_for(prepared))
+            decisions = search(session, prepared, config=config, keys=incoming_keys[1])
         top = decisions[0] if decisions else None
         if top is not None and top.zone == "auto_link":
             patient = session.get_one(Patient, int(top.record_id_b))
@@ -172,7 +179,7 @@ def resolve_identity(
     _attach_identifiers(session, patient, plan, link_source, score, source, events, written=created)
     if created or changed:
         session.flush()
-        refresh_keys(session, patient, fresh=created)
+        refresh_keys(session, patient, fresh=created, like=incoming_keys if created else None)
         if changed and not created:
             events.append(audit.row("update", patient.id, actor=source, fields=list(changed)))
     audit.write(session, events)
@@ -187,16 +194,20 @@ def search(
     config: MatchConfig = DEFAULT_CONFIG,
     exclude: frozenset[int] = frozenset(),
     placeholder: bool = False,
+    keys: set[str] | None = None,
 ) -> list[MatchDecision]:
     """Best candidates for a record, through indexed blocking-key look-ups only.
 
     Two statements: the blocks (one UNION ALL of per-key indexed reads) and the candidates
     with their history (``records_for``). The incoming record is normalised once, for its keys
     and for every comparison; candidates below the review threshold are scored but never
-    explained (``best_matches``).
+    explained (``best_matches``). ``keys``: the record's ``keys_for``, when the caller has
+    worked them out already.
     """
     prepared = prepare(incoming)
-    hits = candidate_hits(session, keys_for(prepared, placeholder), config.max_block)
+    if keys is None:
+        keys = keys_for(prepared, placeholder)
+    hits = candidate_hits(session, keys, config.max_block)
     for patient_id in exclude:
         hits.pop(patient_id, None)
     if not hits:
