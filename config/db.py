@@ -80,10 +80,39 @@ def make_engine(
             max_overflow=max_overflow,
         )
         _configure_sqlite(engine)
+        _plain_savepoints(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
     )
+    _plain_savepoints(engine)
+    return engine
+
+
+def _plain_savepoints(engine: Engine) -> None:
+    """SAVEPOINT, RELEASE and ROLLBACK TO sent as the SQL strings SQLAlchemy would compile
+    them to, rather than compiled again on every use (SQLAlchemy caches no compiled form of a
+    savepoint clause). The HL7 applier opens a savepoint per message; compiling it and its
+    RELEASE was about 40 microseconds of each apply on SQLite, 2 % of it.
+
+    Overridden on this engine's dialect instance only; the names are SQLAlchemy's own
+    (``sa_savepoint_N``), formatted by the dialect's preparer as its compiler does.
+    """
+    dialect = engine.dialect
+    fmt = dialect.identifier_preparer.format_savepoint
+
+    def savepoint(conn: Any, name: str) -> None:
+        conn.exec_driver_sql(f"SAVEPOINT {fmt(None, name)}")
+
+    def rollback_to(conn: Any, name: str) -> None:
+        conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {fmt(None, name)}")
+
+    def release(conn: Any, name: str) -> None:
+        conn.exec_driver_sql(f"RELEASE SAVEPOINT {fmt(None, name)}")
+
+    dialect.do_savepoint = savepoint  # type: ignore[method-assign]
+    dialect.do_rollback_to_savepoint = rollback_to  # type: ignore[method-assign]
+    dialect.do_release_savepoint = release  # type: ignore[method-assign]
 
 
 def _configure_sqlite(engine: Engine) -> None:

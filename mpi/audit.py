@@ -45,19 +45,32 @@ def record(
     in the same transaction. ``patient_id`` (and ``other``) are ids, so those patients are
     already in the database.
     """
+    write(session, [row(kind, patient_id, other=other, actor=actor, **detail)])
+
+
+def row(
+    kind: str, patient_id: int, *, other: int | None = None, actor: str = "", **detail: Any
+) -> dict[str, Any]:
+    """One identity event's values, timed now, for ``write`` to insert later with others
+    (``resolve_identity`` writes a new patient's "add" and "link" events in one statement)."""
     if kind not in AUDIT_KINDS:
         raise ValueError(f"unknown identity event kind {kind!r}")
-    session.connection().execute(  # no autoflush: the next flush writes what is pending
-        _INSERT,
-        {
-            "at": utcnow(),
-            "kind": kind,
-            "patient_id": patient_id,
-            "other_patient_id": other,
-            "actor": actor,
-            "detail": detail,
-        },
-    )
+    return {
+        "at": utcnow(),
+        "kind": kind,
+        "patient_id": patient_id,
+        "other_patient_id": other,
+        "actor": actor,
+        "detail": detail,
+    }
+
+
+def write(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert events made by ``row``, in their order: one Core statement (an executemany for
+    several). No autoflush: the next flush writes what is pending; the patients they name
+    must be in the database already."""
+    if rows:
+        session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
 
 
 _INSERT = insert(IdentityEvent.__table__)  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from functools import cache
 from typing import Any
@@ -157,22 +158,37 @@ def record_of(
 
 def keys_for(record: PersonRecord | PreparedRecord, placeholder: bool = False) -> set[str]:
     """A placeholder's made-up name must not put it in every UNKNOWN block: NHS key only."""
-    keys = blocking_keys(record)
-    if placeholder:
-        keys = {k for k in keys if k.startswith("N:")}
-    return keys
+    return keys_for_record_keys(blocking_keys(record), placeholder)
 
 
-def refresh_keys(session: Session, patient: Patient, *, fresh: bool = False) -> None:
+def keys_for_record_keys(keys: set[str], placeholder: bool) -> set[str]:
+    """``keys_for`` from a record's ``blocking_keys`` already worked out."""
+    return {k for k in keys if k.startswith("N:")} if placeholder else set(keys)
+
+
+def refresh_keys(
+    session: Session,
+    patient: Patient,
+    *,
+    fresh: bool = False,
+    like: tuple[PersonRecord, set[str]] | None = None,
+) -> None:
     """Make the stored keys of one patient exactly those of its current record.
 
     ``fresh``: the patient was created in this transaction, so it has no history and no keys
-    yet and nothing needs reading back (the feed's and registration's common case).
+    yet and nothing needs reading back (the feed's and registration's common case). ``like``:
+    a record and its ``keys_for`` (the details the patient was created from, searched with
+    just before); used only when the patient's own record equals it but for the id, as keys
+    depend on nothing else, so the names' phonetic codes are not worked out twice.
     """
     if fresh:
         if patient.id is None:
             session.flush()
-        wanted = keys_for(record_of(patient), patient.placeholder)
+        record = record_of(patient)
+        if like is not None and replace(like[0], record_id=record.record_id) == record:
+            wanted = keys_for_record_keys(like[1], patient.placeholder)
+        else:
+            wanted = keys_for(record, patient.placeholder)
         _insert_keys(session, patient.id, wanted)
         return
     if patient.merged_into_id is not None:

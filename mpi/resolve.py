@@ -106,7 +106,10 @@ def resolve_identity(
         raise InvalidCommand("the patient has no identifier (PID-3) and no NHS number")
     nhs = _valid_nhs(details.nhs_number)
     placeholder = is_placeholder_name(details.family_name, details.given_names)
-    patient, tier, held = _find_exact(session, details, nhs)
+    wanted = _wanted(details, nhs)
+    patient, tier, held, holders = _find_exact(session, details, nhs, wanted)
+    # Its identity events, in the order they happen, written in one statement at the end.
+    events: list[dict[str, Any]] = []
     disputed_nhs = (
         tier == "nhs_number"
         and patient is not None
@@ -119,19 +122,28 @@ def resolve_identity(
     # the two records for the clerks instead.
     own_nhs = None if disputed_nhs else nhs
     created = False
+    incoming_keys: tuple[PersonRecord, set[str]] | None = None
     score: float | None = None
     queued: list[int] = []
     new_fields: tuple[str, ...] = ()
     if patient is None:
         incoming = _incoming_record(details, own_nhs, placeholder)
-        decisions = [] if placeholder else search(session, incoming, config=config)
+        decisions: list[MatchDecision] = []
+        if not placeholder:
+            # Its keys are a new patient's too when the patient's record comes out the same
+            # (``refresh_keys``): worked out once.
+            prepared = prepare(incoming)
+            incoming_keys = (incoming, keys_for(prepared))
+            decisions = search(session, prepared, config=config, keys=incoming_keys[1])
         top = decisions[0] if decisions else None
         if top is not None and top.zone == "auto_link":
             patient = session.get_one(Patient, int(top.record_id_b))
             tier, score = "probabilistic", top.score
         else:
+            # The identifiers no other record holds go in with the patient: one flush.
+            plan = _identifier_plan(wanted, set(), holders)
             patient = Patient(
-                identifiers=[],
+                identifiers=[_new_identifier(i, "exact", None) for i, o in plan if o is None],
                 created_origin=origin,
                 placeholder=placeholder,
                 dob_placeholder=looks_like_placeholder_dob(details.date_of_birth, placeholder),
@@ -143,7 +155,7 @@ def resolve_identity(
             session.add(patient)
             session.flush()
             created, tier = True, "new"
-            audit.record(session, "add", patient.id, actor=source, origin=origin)
+            events.append(audit.row("add", patient.id, actor=source, origin=origin))
             for decision in decisions:
                 if decision.zone == "review":
                     other = int(decision.record_id_b)
@@ -162,12 +174,15 @@ def resolve_identity(
         changed = apply_demographics(
             session, patient, details, own_nhs, placeholder, source=source, only=authoritative
         )
-    _attach_identifiers(session, patient, details, nhs, tier, score, source, held)
+        plan = _identifier_plan(wanted, *_known_and_owners(patient, held, holders))
+    link_source = "probabilistic" if tier == "probabilistic" else "exact"
+    _attach_identifiers(session, patient, plan, link_source, score, source, events, written=created)
     if created or changed:
         session.flush()
-        refresh_keys(session, patient, fresh=created)
+        refresh_keys(session, patient, fresh=created, like=incoming_keys if created else None)
         if changed and not created:
-            audit.record(session, "update", patient.id, actor=source, fields=list(changed))
+            events.append(audit.row("update", patient.id, actor=source, fields=list(changed)))
+    audit.write(session, events)
     session.flush()
     return Resolution(patient, created, changed, tier, score, tuple(queued))
 
@@ -179,16 +194,20 @@ def search(
     config: MatchConfig = DEFAULT_CONFIG,
     exclude: frozenset[int] = frozenset(),
     placeholder: bool = False,
+    keys: set[str] | None = None,
 ) -> list[MatchDecision]:
     """Best candidates for a record, through indexed blocking-key look-ups only.
 
     Two statements: the blocks (one UNION ALL of per-key indexed reads) and the candidates
     with their history (``records_for``). The incoming record is normalised once, for its keys
     and for every comparison; candidates below the review threshold are scored but never
-    explained (``best_matches``).
+    explained (``best_matches``). ``keys``: the record's ``keys_for``, when the caller has
+    worked them out already.
     """
     prepared = prepare(incoming)
-    hits = candidate_hits(session, keys_for(prepared, placeholder), config.max_block)
+    if keys is None:
+        keys = keys_for(prepared, placeholder)
+    hits = candidate_hits(session, keys, config.max_block)
     for patient_id in exclude:
         hits.pop(patient_id, None)
     if not hits:
@@ -353,26 +372,52 @@ def _valid_nhs(raw: str | None) -> str | None:
         return None
 
 
+def _wanted(details: PatientDetails, nhs: str | None) -> list[tuple[str, str, str, bool]]:
+    """The (authority, value, type, valid) identifiers the message gives the record."""
+    wanted = [(i.authority, i.value, i.id_type, True) for i in details.identifiers]
+    if details.nhs_number:
+        value = nhs or details.nhs_number.strip()[:40]
+        wanted.append((NHS_AUTHORITY, value, "NH", nhs is not None))
+    return wanted
+
+
 def _find_exact(
-    session: Session, details: PatientDetails, nhs: str | None
-) -> tuple[Patient | None, str, frozenset[tuple[str, str]]]:
-    """The patient, the tier, and the (authority, value) the look-up proved that patient holds
-    (the identifier it was found by, unless a merge redirected it): ``_attach_identifiers``
-    need not ask who holds that one again."""
-    by_identifier, by_nhs = _exact_queries()
+    session: Session,
+    details: PatientDetails,
+    nhs: str | None,
+    wanted: list[tuple[str, str, str, bool]],
+) -> tuple[Patient | None, str, frozenset[tuple[str, str]], dict[tuple[str, str], int]]:
+    """The patient, the tier, the (authority, value) the look-up proved that patient holds
+    (the identifier it was found by, unless a merge redirected it), and who holds each of
+    the message's identifiers, in any link state.
+
+    One statement reads every row holding one of the message's identifiers, with its
+    patient: the exact tier is the first of PID-3's identifiers held ``linked``, and the
+    holders are what ``_identifier_plan`` checks before attaching, so nothing asks
+    again (nothing in between writes an identifier).
+    """
+    holders: dict[tuple[str, str], int] = {}
+    linked: dict[tuple[str, str], Patient] = {}
+    pairs = {(a, v) for a, v, _t, _ok in wanted}
+    if pairs:
+        values = sorted({v for _a, v in pairs})
+        rows = session.execute(_held_query(len(values)), {f"v{i}": v for i, v in enumerate(values)})
+        for authority, value, link_state, holder in rows:
+            if (authority, value) in pairs:
+                holders[(authority, value)] = holder.id
+                if link_state == "linked":
+                    linked[(authority, value)] = holder
     for ident in details.identifiers:
-        found = session.scalars(
-            by_identifier, {"authority": ident.authority, "value": ident.value}
-        ).first()
+        found = linked.get((ident.authority, ident.value))
         if found is not None:
             patient = survivor(session, found)
             held = frozenset({(ident.authority, ident.value)} if patient is found else ())
-            return patient, "identifier", held
+            return patient, "identifier", held, holders
     if nhs:
-        found = session.scalars(by_nhs, {"nhs": nhs}).first()
+        found = session.scalars(_by_nhs(), {"nhs": nhs}).first()
         if found is not None:
-            return found, "nhs_number", frozenset()
-    return None, "new", frozenset()
+            return found, "nhs_number", frozenset(), holders
+    return None, "new", frozenset(), holders
 
 
 def nhs_number_contradicted(session: Session, patient: Patient, incoming: PersonRecord) -> bool:
@@ -410,23 +455,33 @@ def record_contradicts(held: PersonRecord | None, incoming: PersonRecord) -> boo
     return levels["dob"] == levels["surname"] == levels["forename"] == "different"
 
 
-@lru_cache(maxsize=1)
-def _exact_queries() -> tuple[Any, Any]:
-    """Built once (every ADT message runs them; building costs more than SQLite answering)."""
-    by_identifier = (
-        select(Patient)
-        .join(PatientIdentifier)
-        .where(PatientIdentifier.authority == bindparam("authority"))
-        .where(PatientIdentifier.value == bindparam("value"))
-        .where(PatientIdentifier.link_state == "linked")
+@lru_cache(maxsize=16)
+def _held_query(n_values: int) -> Any:
+    """Built once per number of values (every ADT message runs it; building costs more than
+    SQLite answering), with a parameter each rather than an expanding IN, which is rendered
+    again on every execution. On the value alone, as the holders' look-up always was (a
+    message's few values are selective); the caller keeps the (authority, value) pairs it
+    asked about."""
+    return (
+        select(
+            PatientIdentifier.authority,
+            PatientIdentifier.value,
+            PatientIdentifier.link_state,
+            Patient,
+        )
+        .join(Patient, Patient.id == PatientIdentifier.patient_id)
+        .where(PatientIdentifier.value.in_([bindparam(f"v{i}") for i in range(n_values)]))
     )
-    by_nhs = (
+
+
+@lru_cache(maxsize=1)
+def _by_nhs() -> Any:
+    return (
         select(Patient)
         .where(Patient.nhs_number == bindparam("nhs"))
         .where(Patient.merged_into_id.is_(None))
         .order_by(Patient.id)
     )
-    return by_identifier, by_nhs
 
 
 def _incoming_record(details: PatientDetails, nhs: str | None, placeholder: bool) -> PersonRecord:
@@ -450,80 +505,94 @@ def _with_ids(decision: MatchDecision, patient_id: int) -> dict[str, Any]:
     return data
 
 
+def _known_and_owners(
+    patient: Patient, held: frozenset[tuple[str, str]], holders: dict[tuple[str, str], int]
+) -> tuple[set[tuple[str, str]], dict[tuple[str, str], int]]:
+    """The message's identifiers the patient holds, and the other records holding the rest."""
+    if "identifiers" not in inspect(patient).unloaded:  # read already
+        known = {(i.authority, i.value) for i in patient.identifiers}
+        return known, {pair: holder for pair, holder in holders.items() if pair not in known}
+    # Who holds what from the look-up (``_find_exact``), rather than loading the record's
+    # whole identifier collection through the ORM (most messages add none).
+    known = {pair for pair, holder in holders.items() if holder == patient.id} | held
+    return known, {pair: holder for pair, holder in holders.items() if holder != patient.id}
+
+
+def _identifier_plan(
+    wanted: list[tuple[str, str, str, bool]],
+    known: set[tuple[str, str]],
+    owners: dict[tuple[str, str], int],
+) -> list[tuple[tuple[str, str, str, bool], int | None]]:
+    """In the message's order, each identifier the record lacks with the other record holding
+    it (None: free to attach; an identifier given twice is attached once)."""
+    plan: list[tuple[tuple[str, str, str, bool], int | None]] = []
+    seen = set(known)
+    for ident in wanted:
+        pair = (ident[0], ident[1])
+        if pair in seen:
+            continue
+        owner = owners.get(pair)
+        plan.append((ident, owner))
+        if owner is None:
+            seen.add(pair)
+    return plan
+
+
+def _new_identifier(
+    ident: tuple[str, str, str, bool], link_source: str, score: float | None
+) -> PatientIdentifier:
+    authority, value, id_type, valid = ident
+    return PatientIdentifier(
+        authority=authority,
+        value=value,
+        id_type=id_type,
+        valid=valid,
+        link_source=link_source,
+        link_score=score,
+    )
+
+
 def _attach_identifiers(
     session: Session,
     patient: Patient,
-    details: PatientDetails,
-    nhs: str | None,
-    tier: str,
+    plan: list[tuple[tuple[str, str, str, bool], int | None]],
+    link_source: str,
     score: float | None,
     source: str,
-    held: frozenset[tuple[str, str]] = frozenset(),
+    events: list[dict[str, Any]],
+    *,
+    written: bool = False,
 ) -> None:
-    wanted = [(i.authority, i.value, i.id_type, True) for i in details.identifiers]
-    if details.nhs_number:
-        value = nhs or details.nhs_number.strip()[:40]
-        wanted.append((NHS_AUTHORITY, value, "NH", nhs is not None))
-    link_source = "probabilistic" if tier == "probabilistic" else "exact"
+    """Attach the identifiers ``_identifier_plan`` found free and queue the records holding
+    the others for the clerks, in the message's order; a "link" identity event each attached.
+    ``written``: a new patient's identifiers went in with it (one flush, not two)."""
     loaded = "identifiers" not in inspect(patient).unloaded
-    if loaded:  # a new record, or one whose identifiers were read already
-        known = {(i.authority, i.value) for i in patient.identifiers}
-        owners = _owners(session, [(a, v) for a, v, _t, _ok in wanted if (a, v) not in known])
-    else:
-        # One Core look-up of who holds the message's ids, rather than loading the record's
-        # whole identifier collection through the ORM (most messages add none); none at all
-        # when the patient was found by the only one (the common ADT: a hospital number).
-        holders = _owners(session, [(a, v) for a, v, _t, _ok in wanted if (a, v) not in held])
-        holders.update(dict.fromkeys(held, patient.id))
-        known = {pair for pair, holder in holders.items() if holder == patient.id}
-        owners = {pair: holder for pair, holder in holders.items() if holder != patient.id}
-    for authority, value, id_type, valid in wanted:
-        if (authority, value) in known:
-            continue
-        owner = owners.get((authority, value))
+    for ident, owner in plan:
         if owner is not None:
             # Held by another record: a possible duplicate for the clerks, never a silent
             # re-pointing of someone else's number.
             _queue_conflict(session, patient, owner, source)
             continue
-        identifier = PatientIdentifier(
-            authority=authority,
-            value=value,
-            id_type=id_type,
-            valid=valid,
-            link_source=link_source,
-            link_score=score,
+        if not written:
+            identifier = _new_identifier(ident, link_source, score)
+            if loaded:
+                patient.identifiers.append(identifier)
+            else:  # the collection loads with it when next read (after the autoflush)
+                identifier.patient_id = patient.id
+                session.add(identifier)
+        authority, value, _id_type, valid = ident
+        events.append(
+            audit.row(
+                "link",
+                patient.id,
+                actor=source,
+                authority=authority,
+                value=value,
+                link_source=link_source,
+                score=score,
+                valid=valid,
+            )
         )
-        if loaded:
-            patient.identifiers.append(identifier)
-        else:  # the collection loads with it when next read (after the autoflush)
-            identifier.patient_id = patient.id
-            session.add(identifier)
-        known.add((authority, value))
-        audit.record(
-            session,
-            "link",
-            patient.id,
-            actor=source,
-            authority=authority,
-            value=value,
-            link_source=link_source,
-            score=score,
-            valid=valid,
-        )
-
-
-def _owners(session: Session, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Who already holds each (authority, value): one query for all of a message's ids."""
-    if not pairs:
-        return {}
-    found = session.execute(
-        select(
-            PatientIdentifier.authority, PatientIdentifier.value, PatientIdentifier.patient_id
-        ).where(PatientIdentifier.value.in_(sorted({v for _a, v in pairs})))
-    )
-    wanted = set(pairs)
-    return {(a, v): pid for a, v, pid in found if (a, v) in wanted}
 
 
 def _queue_conflict(session: Session, patient: Patient, owner_id: int, source: str) -> None:

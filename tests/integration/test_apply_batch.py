@@ -194,3 +194,28 @@ def test_a_batch_claims_every_message_that_applied_and_none_that_failed(services
     again = services.pipeline.apply_batch([jobs[0], sync])
     assert [o.code for o in again] == ["AA", "AA"]
     assert [s[0] for s in stays(services)] == ["FIRST", "THIRD"]
+
+
+def test_a_patient_created_by_a_failed_message_is_created_again_by_the_next(services):
+    """The failed message's savepoint takes back its new patient, identifiers and identity
+    events; the next message for the same person in the batch writes them once."""
+    from mpi.audit import IdentityEvent
+    from mpi.models import Patient, PatientIdentifier
+
+    jobs = journalled(
+        services,
+        person("LOST", "H2", trigger="A01", location="NOWHERE^A^1"),
+        person("LOST", "H2", trigger="A01", location="AMU^A^A2"),
+        person("LOST", "H2", trigger="A08", location="AMU^A^A2"),
+    )
+
+    outcomes = services.pipeline.apply_batch(jobs)
+
+    assert [o.code for o in outcomes] == ["AE", "AA", "AA"]
+    with services.read_session() as s:
+        (patient,) = s.scalars(select(Patient)).all()
+        held = s.execute(select(PatientIdentifier.patient_id, PatientIdentifier.value)).all()
+        assert held == [(patient.id, "H2")]
+        kinds = s.scalars(select(IdentityEvent.kind).order_by(IdentityEvent.id)).all()
+        assert kinds == ["add", "link"]
+    assert stays(services) == [("LOST", "AMU", "A2", "active")]

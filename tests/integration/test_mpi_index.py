@@ -581,3 +581,34 @@ def test_outpatient_bookings_follow_a_merge_and_go_back_on_unmerge(services, cli
     assert res.status_code == 200, res.json
     with services.read_session() as s:
         assert s.get_one(OutpatientBooking, booking_id).patient_id == second
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"date_of_birth": date(1958, 1, 1)},  # a new patient's record says dob_placeholder
+        {"postcode": " m33 7xx ", "address": ""},
+        {"sex": "X", "given_names": "Mary-Jane  Anne", "family_name": "O'Brien-Smith"},
+        {"nhs": "9990000018"},
+        {"nhs": "1234567890"},  # fails its checksum: kept as an identifier, never keyed
+        {"date_of_birth": None, "postcode": None},
+        {"family_name": "UNKNOWN", "given_names": "Male", "nhs": "9990000018"},  # NHS key only
+    ],
+)
+def test_a_new_patients_blocking_keys_are_those_of_its_stored_record(services, fields):
+    """``resolve_identity`` reuses the keys it searched with for the patient it then creates;
+    they must be exactly what the stored record gives."""
+    from mpi.records import keys_for, records_for
+
+    resolve(services, details("H0", family_name="SOMEONE", given_names="Else"))
+    fields = dict(fields)  # the parameter is shared by the SQLite and PostgreSQL runs
+    nhs = fields.pop("nhs", None)
+    pid, tier, created, _ = resolve(services, details("H1", nhs=nhs, **fields))
+    assert (tier, created) == ("new", True)
+    with services.read_session() as s:
+        stored = set(s.scalars(select(BlockingKey.key).where(BlockingKey.patient_id == pid)))
+        patient = s.get_one(Patient, pid)
+        expected = keys_for(records_for(s, [pid])[pid], patient.placeholder)
+    assert stored == expected
+    assert stored
