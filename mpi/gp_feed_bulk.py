@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from mpi.feed_events import FeedAnnouncements, announced_fields
-from mpi.feed_indexes import UNREAD, VIEW_READ, DeferredIndexes, restore_missing
+from mpi.feed_indexes import UNREAD, VIEW_READ, DeferredIndexes
 from mpi.feed_view import ChunkView, PatientState, PreparedCache, same_but_id
 from mpi.feed_write import ChunkWriter, signature
 from mpi.matching.blocking import blocking_keys
@@ -90,8 +90,8 @@ def import_chunks(
     so events are only ever held for one chunk.
 
     A first load on SQLite builds some secondary indexes after its rows rather than row by
-    row (``mpi.feed_indexes``): they are back when this returns or raises."""
-    restore_missing(services.engine)  # a run killed mid-load left them out
+    row (``mpi.feed_indexes``): they are back when this returns or raises (a run killed
+    mid-load left them out: ``mpi.gp_feed.import_file`` builds them before any run)."""
     run = _Run(services, config, counts)
     try:
         while True:
@@ -131,8 +131,12 @@ class _Run:
             self.empty = _empty_tables(conn)
         # Before the writer's signature: dropping indexes changes no table's rows.
         self.indexes = DeferredIndexes.for_run(services.engine, self.empty == _INDEX_TABLES)
-        with services.engine.connect() as conn:
-            self.writer = ChunkWriter(services, signature(conn))
+        try:
+            with services.engine.connect() as conn:
+                self.writer = ChunkWriter(services, signature(conn))
+        except BaseException:
+            self.indexes.restore()
+            raise
         self.view: ChunkView | None = None
         self.inflight: tuple[list[FeedRow], Counter[str]] = ([], Counter())
 

@@ -99,6 +99,10 @@ def test_a_run_killed_mid_load_has_its_indexes_built_by_the_next_run(services, t
     # Half a load is in (here: none), the process is gone; the next night's run:
     _import(services, path)
     assert _missing(services) == [] and _schema_diff(services) == []
+    # The same if the next run goes row by row.
+    DeferredIndexes.for_run(services.engine, first_load=True)
+    _import(services, path, bulk=False)
+    assert _missing(services) == [] and _schema_diff(services) == []
 
 
 def test_restore_builds_each_index_once(sqlite_url):
