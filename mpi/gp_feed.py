@@ -35,6 +35,7 @@ from sqlalchemy import select
 
 from config.db import utcnow
 from mpi.feed_events import FeedAnnouncements, announced_fields, board_day
+from mpi.feed_indexes import restore_missing
 from mpi.gp_feed_bulk import SOURCE, import_chunks
 from mpi.gp_feed_run import GpFeedRun
 from mpi.history import PatientAddress
@@ -190,6 +191,8 @@ def import_file(
         uow.session.add(run)
         uow.commit()
         run_id = run.id
+    # A bulk first load killed mid-way left some indexes out (``mpi.feed_indexes``).
+    restore_missing(services.engine)
     counts: Counter[str] = Counter()
     errors: list[dict[str, Any]] = []
     applied = _applied_digests(services)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from mpi.feed_events import FeedAnnouncements, announced_fields
+from mpi.feed_indexes import UNREAD, VIEW_READ, DeferredIndexes
 from mpi.feed_view import ChunkView, PatientState, PreparedCache, same_but_id
 from mpi.feed_write import ChunkWriter, signature
 from mpi.matching.blocking import blocking_keys
@@ -86,7 +87,11 @@ def import_chunks(
 
     The patients a chunk changed are announced (``mpi.feed_events``) in the chunk's own
     transaction (the outbound A08s commit with it) and published on the bus after it commits,
-    so events are only ever held for one chunk."""
+    so events are only ever held for one chunk.
+
+    A first load on SQLite builds some secondary indexes after its rows rather than row by
+    row (``mpi.feed_indexes``): they are back when this returns or raises (a run killed
+    mid-load left them out: ``mpi.gp_feed.import_file`` builds them before any run)."""
     run = _Run(services, config, counts)
     try:
         while True:
@@ -107,6 +112,7 @@ def import_chunks(
         run.finish()
     finally:
         run.writer.close()
+        run.indexes.restore()
 
 
 class _Run:
@@ -123,14 +129,21 @@ class _Run:
         self.bound = ScoreBound.for_model(config.model)
         with services.engine.connect() as conn:
             self.empty = _empty_tables(conn)
-            self.writer = ChunkWriter(services, signature(conn))
+        # Before the writer's signature: dropping indexes changes no table's rows.
+        self.indexes = DeferredIndexes.for_run(services.engine, self.empty == _INDEX_TABLES)
+        try:
+            with services.engine.connect() as conn:
+                self.writer = ChunkWriter(services, signature(conn))
+        except BaseException:
+            self.indexes.restore()
+            raise
         self.view: ChunkView | None = None
         self.inflight: tuple[list[FeedRow], Counter[str]] = ([], Counter())
 
     def chunk(self, feeds: list[FeedRow]) -> None:
+        if self.view is not None and len(self.view.patients) >= VIEW_PATIENTS:
+            self._start_over()
         with self.services.engine.connect() as conn:
-            if self.view is not None and len(self.view.patients) >= VIEW_PATIENTS:
-                self._start_over(conn)
             if self.view is None:
                 self.view = self._new_view(conn, self.empty)
             self.view.begin(conn)
@@ -151,13 +164,15 @@ class _Run:
         if self.writer.stale:
             with self.services.engine.connect() as conn:
                 self._redo_inflight(conn)
+        self.indexes.restore(UNREAD)
 
-    def _start_over(self, conn: Any) -> None:
+    def _start_over(self) -> None:
         """Memory: once the chunk in flight is in, let the view go; the next chunks read what
         they need from the database, as a run over a full index does (nothing is empty now)."""
         self.writer.wait()
         if self.writer.stale:
-            self._redo_inflight(conn)
+            with self.services.engine.connect() as conn:
+                self._redo_inflight(conn)
         self.empty = frozenset()
         self.view = None
 
@@ -175,6 +190,8 @@ class _Run:
             self.writer.wait()
 
     def _new_view(self, conn: Any, empty: frozenset[str]) -> ChunkView:
+        if not empty and self.indexes.restore(VIEW_READ) and conn.in_transaction():
+            conn.rollback()  # reads only: the next one sees the indexes just built
         view = ChunkView(conn, SOURCE, self.cache, block_cap=self.config.max_block + 1, empty=empty)
         view.settle = self.writer.wait
         return view
@@ -189,11 +206,14 @@ class _Run:
         return chunk
 
 
+_INDEX_TABLES = frozenset({"patient", "patient_identifier", "mpi_blocking_key"})
+
+
 def _empty_tables(conn: Any) -> frozenset[str]:
     """The index's tables holding no rows at all (a first load): nothing to look up there."""
     return frozenset(
         name
-        for name in ("patient", "patient_identifier", "mpi_blocking_key")
+        for name in sorted(_INDEX_TABLES)
         if conn.execute(text(f"SELECT NOT EXISTS (SELECT 1 FROM {name})")).scalar_one()
     )
 

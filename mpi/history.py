@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from config.db import Base, UTCDateTime, utcnow
@@ -38,10 +38,16 @@ class PatientAddress(Base):
 
 
 class BlockingKey(Base):
-    """One row per (key, patient): the index a search looks candidates up in."""
+    """One row per (key, patient): the index a search looks candidates up in.
+
+    The (key, patient) uniqueness is a unique *index* rather than a table constraint so that
+    a first load of the GP feed on SQLite can build it once after the rows are in (SQLite
+    cannot drop a constraint's index; see ``mpi.feed_indexes``)."""
 
     __tablename__ = "mpi_blocking_key"
-    __table_args__ = (UniqueConstraint("key", "patient_id"),)
+    __table_args__ = (
+        Index("uq_mpi_blocking_key_key_patient_id", "key", "patient_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(80))

@@ -448,9 +448,9 @@ def test_first_load_into_an_empty_index_decides_like_the_per_row_path(
     starts: list[int] = []  # the view's size each time it was dropped
     real_start_over = bulk_module._Run._start_over
 
-    def counted(run, conn):
+    def counted(run):
         starts.append(len(run.view.patients))
-        real_start_over(run, conn)
+        real_start_over(run)
 
     cases = ((None, None, None), (7, None, None), (40, None, None), (7, 50, None), (7, None, 60))
     for chunk_size, cache_size, view_patients in cases:
