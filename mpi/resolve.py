@@ -107,7 +107,7 @@ def resolve_identity(
     nhs = _valid_nhs(details.nhs_number)
     placeholder = is_placeholder_name(details.family_name, details.given_names)
     wanted = _wanted(details, nhs)
-    patient, tier, held, holders = _find_exact(session, details, nhs, wanted)
+    patient, tier, holders = _find_exact(session, details, nhs, wanted)
     # Its identity events, in the order they happen, written in one statement at the end.
     events: list[dict[str, Any]] = []
     disputed_nhs = (
@@ -174,7 +174,7 @@ def resolve_identity(
         changed = apply_demographics(
             session, patient, details, own_nhs, placeholder, source=source, only=authoritative
         )
-        plan = _identifier_plan(wanted, *_known_and_owners(patient, held, holders))
+        plan = _identifier_plan(wanted, *_known_and_owners(patient, holders))
     link_source = "probabilistic" if tier == "probabilistic" else "exact"
     _attach_identifiers(session, patient, plan, link_source, score, source, events, written=created)
     if created or changed:
@@ -386,10 +386,9 @@ def _find_exact(
     details: PatientDetails,
     nhs: str | None,
     wanted: list[tuple[str, str, str, bool]],
-) -> tuple[Patient | None, str, frozenset[tuple[str, str]], dict[tuple[str, str], int]]:
-    """The patient, the tier, the (authority, value) the look-up proved that patient holds
-    (the identifier it was found by, unless a merge redirected it), and who holds each of
-    the message's identifiers, in any link state.
+) -> tuple[Patient | None, str, dict[tuple[str, str], int]]:
+    """The patient, the tier, and who holds each of the message's identifiers, in any link
+    state.
 
     One statement reads every row holding one of the message's identifiers, with its
     patient: the exact tier is the first of PID-3's identifiers held ``linked``, and the
@@ -405,21 +404,18 @@ def _find_exact(
             params[f"a{i}"], params[f"v{i}"] = authority, value
         rows = session.execute(_held_query(len(pairs)), params)
         for authority, value, link_state, holder in rows:
-            if (authority, value) in pairs:
-                holders[(authority, value)] = holder.id
-                if link_state == "linked":
-                    linked[(authority, value)] = holder
+            holders[(authority, value)] = holder.id
+            if link_state == "linked":
+                linked[(authority, value)] = holder
     for ident in details.identifiers:
         found = linked.get((ident.authority, ident.value))
         if found is not None:
-            patient = survivor(session, found)
-            held = frozenset({(ident.authority, ident.value)} if patient is found else ())
-            return patient, "identifier", held, holders
+            return survivor(session, found), "identifier", holders
     if nhs:
         found = session.scalars(_by_nhs(), {"nhs": nhs}).first()
         if found is not None:
-            return found, "nhs_number", frozenset(), holders
-    return None, "new", frozenset(), holders
+            return found, "nhs_number", holders
+    return None, "new", holders
 
 
 def nhs_number_contradicted(session: Session, patient: Patient, incoming: PersonRecord) -> bool:
@@ -518,7 +514,7 @@ def _with_ids(decision: MatchDecision, patient_id: int) -> dict[str, Any]:
 
 
 def _known_and_owners(
-    patient: Patient, held: frozenset[tuple[str, str]], holders: dict[tuple[str, str], int]
+    patient: Patient, holders: dict[tuple[str, str], int]
 ) -> tuple[set[tuple[str, str]], dict[tuple[str, str], int]]:
     """The message's identifiers the patient holds, and the other records holding the rest."""
     if "identifiers" not in inspect(patient).unloaded:  # read already
@@ -526,7 +522,7 @@ def _known_and_owners(
         return known, {pair: holder for pair, holder in holders.items() if pair not in known}
     # Who holds what from the look-up (``_find_exact``), rather than loading the record's
     # whole identifier collection through the ORM (most messages add none).
-    known = {pair for pair, holder in holders.items() if holder == patient.id} | held
+    known = {pair for pair, holder in holders.items() if holder == patient.id}
     return known, {pair: holder for pair, holder in holders.items() if holder != patient.id}
 
 
