@@ -31,6 +31,8 @@ from bench.live_system import (  # noqa: E402
     DEMO_LAYOUT,
     Boards,
     LiveSystem,
+    cpu_table,
+    cpu_use,
     marker_latencies,
     paced,
     percentile,
@@ -85,6 +87,19 @@ def slow_stderr(
     print(f"  first message sent at {first:.3f}", file=sys.stderr)
     print("  slowest ACKs (sent at, ms): " + ", ".join(f"{t:.3f} {ms:.0f}" for t, ms in acks),
           file=sys.stderr)  # fmt: skip
+    first_seen: dict[str, float] = {}
+    for marker, _board, t in events:
+        if marker in sent:
+            first_seen[marker] = min(first_seen.get(marker, t), t)
+    firsts = [(first_seen[m] - sent[m]) * 1000 for m in first_seen]
+    spreads = [worst[m] - (first_seen[m] - sent[m]) * 1000 for m in first_seen]
+    if firsts:
+        print(
+            f"  first board after send p50 {percentile(firsts, 50):.1f} / p99 "
+            f"{percentile(firsts, 99):.1f} ms; last board after first p50 "
+            f"{percentile(spreads, 50):.1f} / p99 {percentile(spreads, 99):.1f} ms",
+            file=sys.stderr,
+        )
     slow = sorted(worst.items(), key=lambda m: -m[1])[:5]
     worst_lines = ", ".join(f"{m} {sent[m]:.3f} {ms:.0f}" for m, ms in slow)
     print(f"  slowest to a board (message, sent at, ms): {worst_lines}", file=sys.stderr)
@@ -98,6 +113,7 @@ def run_system(
     split: int = 0,
     database_url: str = "",
     redis_url: str = "",
+    clients: str = "async",
 ) -> tuple[list[float], list[float], int]:
     from config.layout import load_layout
     from integration.mllp.client import MllpClient
@@ -107,7 +123,7 @@ def run_system(
         system = LiveSystem(tmp, split, database_url, redis_url).start()
         try:
             auth = {"signon": staff_token(tmp, database_url)}
-            boards = Boards(system.urls, board_wards(n), processes, auth)
+            boards = Boards(system.urls, board_wards(n), processes, auth, clients=clients)
             time.sleep(1)
             layout = load_layout(DEMO_LAYOUT)
             free = {w.code: [b for bay in w.bays for b in bay.beds] for w in layout.wards}
@@ -134,14 +150,22 @@ def run_system(
                 ack_at.append((t0, ack_ms[-1]))
                 return marker, t0
 
+            groups = {**system.pids(), "boards": [p.pid for p in boards.procs]}
+            cpu_before, t_before = cpu_use(groups), time.monotonic()
             sent = paced(int(rate * seconds), rate, "system", send)
+            cpu_line = cpu_table(cpu_before, cpu_use(groups), time.monotonic() - t_before)
             time.sleep(2)
             client.close()
             boards.collect()
             events = boards.snapshot_events()
             e2e, missing = marker_latencies(sent, events, boards.per_ward, ward_of)
             print(f"  board resyncs (patch did not apply): {boards.resyncs}", file=sys.stderr)
+            print(f"  {cpu_line}", file=sys.stderr)
             slow_stderr(ack_at, sent, events)
+            pauses = sorted(boards.gc_pauses, key=lambda g: -g[1])
+            print(f"  board processes' GC pauses >= 5 ms: {len(pauses)}; longest (start, ms, gen): "
+                  + ", ".join(f"{t:.3f} {ms:.0f} g{g}" for t, ms, g in pauses[:8]),
+                  file=sys.stderr)  # fmt: skip
             for line in boards.resync_log[:20]:
                 print(f"  resync: {line}", file=sys.stderr)
             for name in system.procs:
@@ -165,21 +189,30 @@ def main() -> None:
     )
     parser.add_argument("--database-url", default="", help="default: SQLite in a temp folder")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--clients",
+        choices=("async", "threads"),
+        default="async",
+        help="board clients: one asyncio loop per process, or two threads per board (before)",
+    )
     args = parser.parse_args()
     print(f"baseline: bare Socket.IO relay, {args.boards} boards, {args.rate}/s", file=sys.stderr)
     base, base_missing = run_baseline(
-        board_wards(args.boards), args.rate, min(args.seconds, 15), args.processes
+        board_wards(args.boards), args.rate, min(args.seconds, 15), args.processes, args.clients
     )
     shape = f"{args.split} web + 1 mllp processes" if args.split else "run.py serve"
     db = args.database_url.split(":")[0] if args.database_url else "sqlite"
     print(f"system: {shape} on {db}, {args.boards} boards, {args.rate}/s", file=sys.stderr)
     e2e, ack, missing = run_system(
         args.boards, args.rate, args.seconds, args.processes,
-        args.split, args.database_url, args.redis_url,
+        args.split, args.database_url, args.redis_url, args.clients,
     )  # fmt: skip
     print(f"system: {shape} on {db}")
     print()
-    print(f"boards={args.boards} rate={args.rate}/s seconds={args.seconds} cores={os.cpu_count()}")
+    print(
+        f"boards={args.boards} rate={args.rate}/s seconds={args.seconds} cores={os.cpu_count()} "
+        f"clients={args.clients}"
+    )
     print(summary("baseline socket relay", base))
     print(summary("MLLP ACK", ack))
     print(summary("send -> board event", e2e))

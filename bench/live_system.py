@@ -133,6 +133,50 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of one process (all its threads) so far; 0 once gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> float:
+    """CPU seconds every core has spent not idle since boot (/proc/stat's first line)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_use(groups: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds so far by group of pids, PostgreSQL's and Redis's servers by name, and
+    the whole machine's busy time: two readings subtracted say where a run's cores went
+    (``"machine"`` minus the rest is anything else running, a shared machine's noise)."""
+    out = {name: sum(_cpu_of(pid) for pid in pids) for name, pids in groups.items()}
+    by_name = {"postgres": 0.0, "redis-server": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            comm = stat.read_text().strip()
+        except OSError:
+            continue
+        if comm in by_name:
+            by_name[comm] += _cpu_of(int(stat.parent.name))
+    out.update(by_name)
+    out["machine"] = _machine_busy()
+    return out
+
+
+def cpu_table(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
+    """One line: each group's share of a core over the window, and what else ran."""
+    used = {k: after[k] - before.get(k, 0.0) for k in after}
+    known = sum(v for k, v in used.items() if k != "machine")
+    parts = [f"{k} {v / seconds:.2f}" for k, v in used.items() if k != "machine"]
+    parts.append(f"other {(used['machine'] - known) / seconds:.2f}")
+    return f"cores busy over {seconds:.0f} s: {used['machine'] / seconds:.2f} = " + ", ".join(parts)
+
+
 class LiveSystem:
     """``run.py serve`` (split=0) or one ``run.py mllp`` and ``split`` ``run.py web``.
 
@@ -221,6 +265,10 @@ class LiveSystem:
             pids = [proc.pid, *children_of(proc.pid)]
             out[name] = sum(peak_rss_mb(pid) for pid in pids)
         return out
+
+    def pids(self) -> dict[str, list[int]]:
+        """Each process's pid and its descendants' (gunicorn workers), by name."""
+        return {name: [p.pid, *children_of(p.pid)] for name, p in self.procs.items()}
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -332,6 +380,27 @@ def trace_resyncs(client: Any, follower: Any, board: int, log: list[str]) -> Non
     handlers["board"], handlers["board_patch"] = whole, patch
 
 
+def record_gc_pauses(min_ms: float = 5.0) -> list[tuple[float, float, int]]:
+    """Record this process's garbage-collector pauses of ``min_ms`` or more as (monotonic
+    start, ms, generation): a pause in a board process delays every board it holds, and
+    would be counted as the system's latency unless it is seen."""
+    import gc
+
+    pauses: list[tuple[float, float, int]] = []
+    started = [0.0]
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.monotonic()
+        else:
+            ms = (time.monotonic() - started[0]) * 1000
+            if ms >= min_ms:
+                pauses.append((started[0], ms, info["generation"]))
+
+    gc.callbacks.append(callback)
+    return pauses
+
+
 def board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # type: ignore[no-untyped-def]
     """Connect ``boards`` [(index, ward)] to ``url``; stream the watchers' events to ``out``."""
     import socketio
@@ -340,6 +409,7 @@ def board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # t
 
     pending: deque[tuple] = deque()
     resync_log: list[str] = []
+    gc_pauses = record_gc_pauses()
     watchers = []
     clients = []
     followers = []
@@ -372,6 +442,105 @@ def board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # t
     flush()
     out.put(("resyncs", sum(f.resyncs for f in followers)))
     out.put(("resync_log", resync_log))
+    out.put(("gc", list(gc_pauses)))
+    out.put(("final", [(w.board, w.ward, w.final()) for w in watchers]))
+    out.put(("done", None))
+
+
+def async_board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # type: ignore[no-untyped-def]
+    """``board_worker`` with python-socketio's asyncio client: every board of the process on
+    one event loop, rather than two threads per board (the reader and the writer).
+
+    A board here stands for a browser on its own machine. With threads, a push to a ward's
+    100 boards woke 200 threads in four processes that took turns at their interpreter's
+    lock, on the cores the system under test runs on: the board processes used more CPU than
+    every Wardboard process together, and the last board of a push saw it tens of
+    milliseconds after the first, time the benchmark counted as the system's. One loop per
+    process handles each push as a chain of callbacks. What a board does with a push is the
+    same: ``BoardFollower`` keeps its copy, a patch that does not apply asks for the whole
+    board (``join``), events are handled in arrival order.
+    """
+    import asyncio
+
+    asyncio.run(_async_boards(url, boards, watcher_cls, auth, ready, stop, out))
+
+
+async def _async_boards(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    import socketio
+
+    from whiteboard.board.patch import BoardFollower
+
+    pending: deque[tuple] = deque()
+    resync_log: list[str] = []
+    gc_pauses = record_gc_pauses()
+    watchers, clients, followers = [], [], []
+    loop = asyncio.get_running_loop()
+    resyncing: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
+    for index, ward in boards:
+        watcher = watcher_cls(index, ward)
+        follower = BoardFollower()
+        client = socketio.AsyncClient(reconnection=False)
+        seen: deque[str] = deque(maxlen=6)  # for the resync log, as ``trace_resyncs``
+
+        def on_board(payload: dict, watcher=watcher, follower=follower, seen=seen) -> None:  # type: ignore[no-untyped-def]
+            snap = payload.get("snapshot", {})
+            now = time.monotonic()
+            seen.append(f"board v{payload.get('version')} {str(snap.get('digest'))[:8]} @{now:.3f}")
+            follower.on_board(payload)
+            pending.extend(watcher.on_board(payload, now))
+
+        def on_patch(  # type: ignore[no-untyped-def]
+            payload: dict, watcher=watcher, follower=follower, seen=seen, client=client,
+            index=index,
+        ) -> None:  # fmt: skip
+            now = time.monotonic()
+            seen.append(
+                f"patch v{payload.get('version')} base {str(payload.get('base'))[:8]} @{now:.3f}"
+            )
+            had = follower.snapshot.get("digest") if follower.snapshot else None
+            snapshot = follower.on_patch(payload)
+            if snapshot is not None:
+                ward, version = payload["ward"], payload["version"]
+                whole = {"ward": ward, "version": version, "snapshot": snapshot}
+                pending.extend(watcher.on_board(whole, now))
+                return
+            resync_log.append(
+                f"board {index} {payload.get('ward')} had {str(had)[:8]}: " + "; ".join(seen)
+            )
+            if follower.resync_due():
+                join = client.emit("join", {"ward": payload["ward"]}, namespace=NAMESPACE)
+                resyncing.add(task := loop.create_task(join))
+                task.add_done_callback(resyncing.discard)
+
+        client.on("board", on_board, namespace=NAMESPACE)
+        client.on("board_patch", on_patch, namespace=NAMESPACE)
+        await client.connect(
+            url, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=30, auth=auth
+        )
+        await client.emit("join", {"ward": ward}, namespace=NAMESPACE)
+        watchers.append(watcher)
+        followers.append(follower)
+        clients.append(client)
+    ready.put(len(clients))
+
+    def flush() -> None:
+        batch = []
+        while pending:
+            batch.append(pending.popleft())
+        if batch:
+            out.put(("events", batch))
+
+    while not stop.is_set():
+        await asyncio.sleep(0.5)
+        flush()
+    for client in clients:
+        await client.disconnect()
+    flush()
+    out.put(("resyncs", sum(f.resyncs for f in followers)))
+    out.put(("resync_log", resync_log))
+    out.put(("gc", list(gc_pauses)))
     out.put(("final", [(w.board, w.ward, w.final()) for w in watchers]))
     out.put(("done", None))
 
@@ -390,7 +559,11 @@ class Boards:
         processes: int,
         auth: dict | None = None,
         watcher: type = MarkerWatcher,
+        clients: str = "async",
     ) -> None:
+        """``clients``: "async" (``async_board_worker``) or "threads" (``board_worker``, the
+        clients of the figures before 2026-12-01 late night)."""
+        worker = {"async": async_board_worker, "threads": board_worker}[clients]
         ctx = mp.get_context("spawn")
         self.ready, self.out, self.stop = ctx.Queue(), ctx.Queue(), ctx.Event()
         urls = [urls] if isinstance(urls, str) else urls
@@ -401,7 +574,7 @@ class Boards:
         chunks = [boards[i::processes] for i in range(processes)]
         self.procs = [
             ctx.Process(
-                target=board_worker,
+                target=worker,
                 args=(
                     urls[k % len(urls)], chunk, watcher, auth, self.ready, self.stop, self.out
                 ),
@@ -414,6 +587,7 @@ class Boards:
         self.finals: dict[int, tuple[str, Any]] = {}
         self.resyncs = 0  # patches that did not apply, so the board was fetched whole again
         self.resync_log: list[str] = []  # what each such board had seen before (trace_resyncs)
+        self.gc_pauses: list[tuple[float, float, int]] = []  # (start, ms, generation)
         self._done = 0
         self._lock = threading.Lock()
         for p in self.procs:
@@ -440,6 +614,8 @@ class Boards:
                     self.resyncs += payload
                 elif kind == "resync_log":
                     self.resync_log += payload
+                elif kind == "gc":
+                    self.gc_pauses += payload
                 elif kind == "final":
                     for board, ward, final in payload:
                         self.finals[board] = (ward, final)
@@ -511,7 +687,7 @@ def marker_latencies(
 
 
 def run_baseline(
-    wards: list[str], rate: float, seconds: float, processes: int
+    wards: list[str], rate: float, seconds: float, processes: int, clients: str = "async"
 ) -> tuple[list[float], int]:
     """A bare Flask-SocketIO relay: a sender emits a marker to a ward's room; the boards of
     that ward time it as they time the real system's board events."""
@@ -526,7 +702,7 @@ def run_baseline(
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/socket.io/?EIO=4&transport=polling")
-        boards = Boards(url, wards, processes)
+        boards = Boards(url, wards, processes, clients=clients)
         sender = socketio.Client()
         sender.connect(url, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=30)
         time.sleep(1)
