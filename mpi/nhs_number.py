@@ -59,6 +59,8 @@ class InvalidNhsNumber(ValueError):
 
 def normalise(text: str) -> str:
     """Strip the spaces and dashes people and systems type (``999 000 0018``, ``999-000-0018``)."""
+    if text and text.isdigit():  # nothing to strip (most numbers, every stored one)
+        return text
     return _SEPARATORS.sub("", text or "")
 
 
