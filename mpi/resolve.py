@@ -442,14 +442,13 @@ def record_contradicts(
     prepared once for the comparisons and the vetoes; the holder's number is left out."""
     if held is None:
         return False
-    from mpi.matching.compare import compare_records
-    from mpi.matching.vetoes import find_vetoes
+    from mpi.matching.compare import compare_levels
+    from mpi.matching.vetoes import vetoes_for_levels
 
     mine = _without_nhs(prepare(held))
     theirs = prepare(incoming)
-    comparisons = compare_records(theirs, mine)
-    levels = {c.field: c.level for c in comparisons}
-    vetoes = {v.code for v in find_vetoes(theirs, mine, comparisons)}
+    levels = compare_levels(theirs, mine)
+    vetoes = {v.code for v in vetoes_for_levels(theirs, mine, levels)}
     if vetoes & {"dob_far_apart", "generation_suffix"}:
         return True
     if "twins" in vetoes and levels["forename"] == "different":

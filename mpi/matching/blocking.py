@@ -58,19 +58,28 @@ class _NameKeys:
 
 
 @lru_cache(maxsize=1 << 17)
-def _name_keys(
-    surname: str,
-    previous: tuple[str, ...],
-    parts: tuple[str, ...],
-    formal: frozenset[str],
-) -> _NameKeys:
-    """Cached per name combination (a few thousand names make most of a GP list's people)."""
+def _surname_codes(
+    surname: str, previous: tuple[str, ...], parts: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Metaphones of the surname, previous surnames and a double-barrelled name's parts."""
     names = {surname, *previous}
     if len(parts) > 1:
         names.update(parts)
-    surnames = sorted({code for code in (metaphone(n) for n in names if n) if code})
-    forenames = sorted({code for code in (metaphone(n) for n in formal) if code})
-    initials = sorted({n[0] for n in formal if n})
+    return tuple(sorted({code for code in (metaphone(n) for n in names if n) if code}))
+
+
+@lru_cache(maxsize=1 << 16)
+def _forename_codes(formal: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Metaphones and initials of the forename and the formal names it may stand for."""
+    codes = tuple(sorted({code for code in (metaphone(n) for n in formal) if code}))
+    return codes, tuple(sorted({n[0] for n in formal if n}))
+
+
+@lru_cache(maxsize=1 << 17)
+def _name_keys(
+    surnames: tuple[str, ...], forenames: tuple[str, ...], initials: tuple[str, ...]
+) -> _NameKeys:
+    """Cached per combination of codes (far fewer than of names: Metaphone folds spellings)."""
     codes = sorted({*surnames, *forenames})
     nn = set()
     for surname_code in surnames:
@@ -98,10 +107,13 @@ def _dob_parts(dob: date) -> tuple[str, str, str]:
 def blocking_keys(record: PersonRecord | PreparedRecord) -> set[str]:
     """Every blocking key of a record, as plain strings such as ``ND:SM0:19800307``.
 
-    The name-made parts are cached per name combination (``_name_keys``); what is left per
-    record is joining them with its date of birth and postcodes."""
+    The name-made parts are cached per name and per combination of codes (``_name_keys``);
+    what is left per record is joining them with its date of birth and postcodes."""
     p = prepare(record)
-    names = _name_keys(p.surname, p.previous_surnames, p.surname_parts, p.forename_formal)
+    names = _name_keys(
+        _surname_codes(p.surname, p.previous_surnames, p.surname_parts),
+        *_forename_codes(p.forename_formal),
+    )
     keys: set[str] = set(names.nn)
     if p.nhs_number:
         keys.add(f"N:{p.nhs_number}")

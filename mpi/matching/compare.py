@@ -32,6 +32,7 @@ __all__ = [
     "compare_address",
     "compare_dob",
     "compare_forename",
+    "compare_levels",
     "compare_middle_names",
     "compare_nhs_number",
     "compare_records",
@@ -172,26 +173,34 @@ def compare_forename(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
     )
 
 
+def _middle_level(a: PreparedRecord, b: PreparedRecord) -> tuple[str, float | None]:
+    middle_a, middle_b = a.forenames[1:], b.forenames[1:]
+    if not middle_a or not middle_b:
+        return "missing", None
+    if set(middle_a) & set(middle_b) or set(a.forenames) == set(b.forenames):
+        return "exact", None
+    if any(len(t) == 1 for t in (*middle_a, *middle_b)):
+        initials_a = {t[0] for t in middle_a}
+        initials_b = {t[0] for t in middle_b}
+        return ("initial" if initials_a & initials_b else "different"), None
+    similarity = max(_jw(x, y) for x in middle_a for y in middle_b)
+    return ("jw_high" if similarity >= JW_HIGH else "different"), similarity
+
+
 def compare_middle_names(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
     """Second and later given names: agree, agree on an initial, a slip, or differ.
 
     Two John Smiths born the same day rarely share a middle name too, so where both records
     carry one this separates namesakes from duplicates.
     """
-    middle_a, middle_b = a.forenames[1:], b.forenames[1:]
-    value_a, value_b = " ".join(middle_a), " ".join(middle_b)
-    if not middle_a or not middle_b:
-        return FieldComparison("middle_names", "missing", value_a, value_b)
-    if set(middle_a) & set(middle_b) or set(a.forenames) == set(b.forenames):
-        return FieldComparison("middle_names", "exact", value_a, value_b)
-    if any(len(t) == 1 for t in (*middle_a, *middle_b)):
-        initials_a = {t[0] for t in middle_a}
-        initials_b = {t[0] for t in middle_b}
-        level = "initial" if initials_a & initials_b else "different"
-        return FieldComparison("middle_names", level, value_a, value_b)
-    similarity = max(_jw(x, y) for x in middle_a for y in middle_b)
-    level = "jw_high" if similarity >= JW_HIGH else "different"
-    return FieldComparison("middle_names", level, value_a, value_b, similarity=similarity)
+    level, similarity = _middle_level(a, b)
+    return FieldComparison(
+        "middle_names",
+        level,
+        " ".join(a.forenames[1:]),
+        " ".join(b.forenames[1:]),
+        similarity=similarity,
+    )
 
 
 def _display_surname(record: PersonRecord) -> str:
@@ -272,18 +281,13 @@ def dob_is_swap(a: PreparedRecord, b: PreparedRecord) -> bool:
 
 
 def _one_keystroke(x: str, y: str) -> bool:
-    """One digit changed, or two neighbouring digits exchanged, in DDMMYYYY."""
+    """One digit changed, or two neighbouring digits exchanged, in DDMMYYYY.
+
+    Between strings of one length that is an optimal-string-alignment distance of exactly 1
+    (a substitution or an adjacent transposition; an insertion needs a deletion too)."""
     if len(x) != len(y) or x == y:
         return False
-    diffs = [i for i, (p, q) in enumerate(zip(x, y, strict=True)) if p != q]
-    if len(diffs) == 1:
-        return True
-    return (
-        len(diffs) == 2
-        and diffs[1] == diffs[0] + 1
-        and x[diffs[0]] == y[diffs[1]]
-        and x[diffs[1]] == y[diffs[0]]
-    )
+    return OSA.distance(x, y, score_cutoff=1) == 1
 
 
 def _display_dob(record: PreparedRecord) -> str:
@@ -403,3 +407,28 @@ def compare_records(
         compare_address(pa, pb),
         compare_sex(pa, pb),
     )
+
+
+def _either_level(a: str | None, b: str | None) -> str:
+    """NHS number and sex: missing, exact or different."""
+    if a is None or b is None:
+        return "missing"
+    return "exact" if a == b else "different"
+
+
+def compare_levels(a: PreparedRecord, b: PreparedRecord) -> dict[str, str]:
+    """``{field: level}`` of ``compare_records(a, b)`` without the displayed values, for the
+    checks that read only the levels (``mpi.resolve.record_contradicts``)."""
+    forename = forename_level(a, b)[0]
+    surname = surname_level(a, b)[0]
+    if not (forename in _STRONG_FORENAME and surname in _STRONG_SURNAME) and _transposed(a, b):
+        forename = surname = "transposed"
+    return {
+        "nhs_number": _either_level(a.nhs_number, b.nhs_number),
+        "forename": forename,
+        "middle_names": _middle_level(a, b)[0],
+        "surname": surname,
+        "dob": dob_level(a, b),
+        "address": address_level(a, b),
+        "sex": _either_level(a.sex, b.sex),
+    }
