@@ -12,7 +12,8 @@ chunk is decided against the run's in-memory view as in a real first load, nothi
 stored. Printed: the wall and CPU time of the import, the counts, and a digest of every
 decision with ``--digest`` (patients, identifiers, history, keys, audit events and queue
 pairs the chunks would have written, without timestamps), so two versions of the code can be
-compared for identical decisions as well as for time. ``--profile FILE`` runs under cProfile instead.
+compared for identical decisions as well as for time. ``--profile FILE`` runs under
+cProfile instead; ``--gc off`` without the garbage collector (its cost).
 
 Why: in a real run the writer thread takes the GIL from the deciding thread, so the deciding
 part's own cost cannot be read off a full run (docs/BENCHMARKS.md, 2026-12-01 night).
@@ -21,10 +22,12 @@ part's own cost cannot be read off a full run (docs/BENCHMARKS.md, 2026-12-01 ni
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +42,11 @@ def _digest_rows(digest: Any, name: str, rows: list[dict[str, Any]]) -> None:
 
 
 def run(
-    csv_path: Path, workdir: Path, profile: str | None = None, digest_writes: bool = False
+    csv_path: Path,
+    workdir: Path,
+    profile: str | None = None,
+    digest_writes: bool = False,
+    gc_mode: str = "on",
 ) -> dict[str, Any]:
     from config.bootstrap import bootstrap
     from config.migrate import upgrade
@@ -59,6 +66,18 @@ def run(
     settings = Settings(database_url=url, board_push_enabled=False, scheduler_enabled=False)
     services = bootstrap(settings)
     upgrade(services.engine)
+    gc_seconds, gc_runs, started = [0.0], Counter(), [0.0]
+
+    def gc_clock(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            gc_seconds[0] += time.perf_counter() - started[0]
+            gc_runs[info["generation"]] += 1
+
+    gc.callbacks.append(gc_clock)
+    if gc_mode == "off":
+        gc.disable()
     wall, cpu = time.perf_counter(), time.process_time()
     if profile:
         import cProfile
@@ -69,10 +88,14 @@ def run(
     else:
         feed_run = import_file(services, csv_path)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    gc.enable()
+    gc.callbacks.remove(gc_clock)
     services.stop()
     return {
         "seconds": round(wall, 2),
         "cpu_seconds": round(cpu, 2),
+        "gc_seconds": round(gc_seconds[0], 2),
+        "gc_runs": dict(sorted(gc_runs.items())),
         "counts": feed_run.counts,
         "decisions_sha256": digest.hexdigest() if digest_writes else None,
     }
@@ -89,7 +112,20 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="digest every decided row (costs time in the no-op writer: not for timing)",
     )
+    parser.add_argument(
+        "--gc",
+        choices=("on", "off"),
+        default="on",
+        help="off: the garbage collector disabled for the import (how much it costs)",
+    )
+    parser.add_argument("--gc-young", type=int, help="mpi.feed_gc.YOUNG for this run")
+    parser.add_argument("--gc-old", type=int, help="mpi.feed_gc.OLD for this run")
     args = parser.parse_args(argv)
+    if args.gc_young or args.gc_old:
+        from mpi import feed_gc
+
+        feed_gc.YOUNG = args.gc_young or feed_gc.YOUNG
+        feed_gc.OLD = args.gc_old or feed_gc.OLD
     workdir = Path(tempfile.mkdtemp(prefix="gp_feed_decide_"))
     csv_path = args.csv
     if csv_path is None:
@@ -98,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
         csv_path = workdir / "feed.csv"
         write_feed(generate(args.records, args.seed).records, csv_path)
-    print(json.dumps(run(csv_path, workdir, args.profile, args.digest)))
+    print(json.dumps(run(csv_path, workdir, args.profile, args.digest, args.gc)))
     return 0
 
 
