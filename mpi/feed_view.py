@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -35,7 +36,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from config.db import utcnow
 from mpi.feed_write import ChunkWrites, write_chunk
 from mpi.history import BlockingKey, PatientAddress, PatientName
-from mpi.matching.prepared import PreparedRecord, prepare
+from mpi.matching.prepared import PreparedRecord, prepare, with_record
 from mpi.matching.record import PersonRecord
 from mpi.merge import MERGE_FIELDS
 from mpi.models import Patient, PatientIdentifier
@@ -112,7 +113,7 @@ class PatientState:
             postcodes = [pc for pc in self.postcodes if pc]
             plain = record_of(self, self.names, postcodes)  # type: ignore[arg-type]
             if like is not None and same_but_id(like.record, plain):
-                self.prepared = replace(like, record=plain)
+                self.prepared = with_record(like, plain)
             else:
                 self.prepared = cache.prepared(plain) if cache is not None else prepare(plain)
         return self.prepared
@@ -123,7 +124,10 @@ class PatientState:
 
 def same_but_id(a: PersonRecord, b: PersonRecord) -> bool:
     """Whether two records differ in nothing but their ids (so prepare alike)."""
-    return replace(a, record_id=b.record_id) == b
+    return _BUT_ID(a) == _BUT_ID(b)
+
+
+_BUT_ID = attrgetter(*(f.name for f in fields(PersonRecord) if f.name != "record_id"))
 
 
 class PreparedCache:
@@ -349,10 +353,15 @@ class ChunkView:
         """The lowest-id live patient with this NHS number (the per-row path's ORDER BY id)."""
         if number not in self.nhs:
             self.load_nhs([number])
+        holders = self.nhs[number]
+        added = self.nhs_added.get(number)
+        if added:
+            holders = holders | added
+        elif not holders:
+            return None  # most rows of a first load
+        patients = self.patients
         live = [
-            pid
-            for pid in self.nhs[number] | self.nhs_added.get(number, set())
-            if pid not in self.patients or self.patients[pid].merged_into_id is None
+            pid for pid in holders if pid not in patients or patients[pid].merged_into_id is None
         ]
         return min(live) if live else None
 
@@ -535,11 +544,16 @@ class ChunkView:
     def set_keys(self, patient: PatientState, wanted: set[str]) -> None:
         """The patient's keys are now exactly ``wanted`` (what the database held is read once,
         for the whole chunk, when the chunk is handed to be written)."""
-        self.lost.update(k for k in self.in_full.get(patient.id, ()) if k not in wanted)
-        for key in (patient.keys or set()) - wanted:
-            self.block_added[key].discard(patient.id)
+        pid = patient.id
+        full = self.in_full.get(pid)
+        if full:
+            self.lost.update(k for k in full if k not in wanted)
+        block_added = self.block_added
+        if patient.keys:
+            for key in patient.keys - wanted:
+                block_added[key].discard(pid)
         for key in wanted:
-            self.block_added[key].add(patient.id)
+            block_added[key].add(pid)
         if patient.id not in self.rekeyed:
             if patient.stored is not None:
                 self.stale_blocks.update(patient.stored)

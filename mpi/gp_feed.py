@@ -35,6 +35,7 @@ from sqlalchemy import select
 
 from config.db import utcnow
 from mpi.feed_events import FeedAnnouncements, announced_fields, board_day
+from mpi.feed_gc import collector_for_bulk_run
 from mpi.feed_indexes import restore_missing
 from mpi.gp_feed_bulk import SOURCE, import_chunks
 from mpi.gp_feed_run import GpFeedRun
@@ -201,7 +202,8 @@ def import_file(
     token = CHANGED_BY.set((SOURCE, "system", ""))
     try:
         if bulk:
-            import_chunks(services, rows, applied, counts, config, progress, chunk_size)
+            with collector_for_bulk_run():  # full collections made rare (mpi.feed_gc)
+                import_chunks(services, rows, applied, counts, config, progress, chunk_size)
         else:
             _import_per_row(services, rows, applied, counts, errors, config, progress)
         state = "done"

@@ -364,7 +364,7 @@ class _Chunk:
             return False
         held = self.view.live_records([patient.id])
         incoming = _incoming_record(r.feed.details, None, False)
-        return record_contradicts(held[0].record if held else None, incoming)
+        return record_contradicts(held[0] if held else None, incoming)
 
     def _search(self, r: _Row, disputed: bool = False) -> list[MatchDecision]:
         if disputed:  # searched without the number it shares with someone else

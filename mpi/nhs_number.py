@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from operator import mul
 
 __all__ = [
     "ISSUED_RANGES",
@@ -59,12 +60,16 @@ class InvalidNhsNumber(ValueError):
 
 def normalise(text: str) -> str:
     """Strip the spaces and dashes people and systems type (``999 000 0018``, ``999-000-0018``)."""
+    if text and text.isdigit():  # nothing to strip (most numbers, every stored one)
+        return text
     return _SEPARATORS.sub("", text or "")
 
 
 def check_digit(first_nine: str) -> int | None:
     """The modulus 11 check digit for nine digits, or None when the result is 10 (never issued)."""
-    total = sum(int(d) * w for d, w in zip(first_nine, _WEIGHTS, strict=True))
+    if len(first_nine) != len(_WEIGHTS):
+        raise ValueError("check_digit takes the first nine digits")
+    total = sum(map(mul, map(int, first_nine), _WEIGHTS))
     digit = 11 - total % 11
     if digit == 11:
         return 0

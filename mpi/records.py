@@ -64,12 +64,18 @@ def person_record(
         nhs_number=valid_nhs,
         family_name=family_name or "",
         given_names=given_names or "",
-        previous_family_names=tuple(n for n in dict.fromkeys(previous_family_names) if n),
+        previous_family_names=(
+            tuple(n for n in dict.fromkeys(previous_family_names) if n)
+            if previous_family_names
+            else ()
+        ),
         dob=dob,
         dob_placeholder=dob_placeholder,
         sex=sex if sex in _SEXES else None,  # type: ignore[arg-type]
         postcode=postcode,
-        previous_postcodes=tuple(p for p in dict.fromkeys(previous_postcodes) if p),
+        previous_postcodes=(
+            tuple(p for p in dict.fromkeys(previous_postcodes) if p) if previous_postcodes else ()
+        ),
         address_line=first_line(address),
     )
 

@@ -434,23 +434,39 @@ def nhs_number_contradicted(session: Session, patient: Patient, incoming: Person
     return record_contradicts(records_for(session, [patient.id]).get(patient.id), incoming)
 
 
-def record_contradicts(held: PersonRecord | None, incoming: PersonRecord) -> bool:
+def record_contradicts(
+    held: PersonRecord | PreparedRecord | None, incoming: PersonRecord | PreparedRecord
+) -> bool:
     """The comparison behind ``nhs_number_contradicted``, on the holder's matching record
-    (the bulk GP feed calls it with records it already holds)."""
+    (the bulk GP feed calls it with the prepared record it already holds). Each record is
+    prepared once for the comparisons and the vetoes; the holder's number is left out."""
     if held is None:
         return False
-    from mpi.matching.compare import compare_records
-    from mpi.matching.vetoes import find_vetoes
+    from mpi.matching.compare import compare_levels
+    from mpi.matching.vetoes import vetoes_for_levels
 
-    mine = dataclasses.replace(held, nhs_number=None)
-    comparisons = compare_records(incoming, mine)
-    levels = {c.field: c.level for c in comparisons}
-    vetoes = {v.code for v in find_vetoes(incoming, mine, comparisons)}
+    mine = _without_nhs(prepare(held))
+    theirs = prepare(incoming)
+    levels = compare_levels(theirs, mine)
+    vetoes = {v.code for v in vetoes_for_levels(theirs, mine, levels)}
     if vetoes & {"dob_far_apart", "generation_suffix"}:
         return True
     if "twins" in vetoes and levels["forename"] == "different":
         return True
     return levels["dob"] == levels["surname"] == levels["forename"] == "different"
+
+
+def _without_nhs(prepared: PreparedRecord) -> PreparedRecord:
+    """``prepare(replace(record, nhs_number=None))`` without preparing again: the number is
+    the only field that changes, and only the number's two fields depend on it."""
+    if prepared.record.nhs_number is None:
+        return prepared
+    return dataclasses.replace(
+        prepared,
+        record=dataclasses.replace(prepared.record, nhs_number=None),
+        nhs_number=None,
+        nhs_number_given=False,
+    )
 
 
 @lru_cache(maxsize=16)

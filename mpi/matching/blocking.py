@@ -32,6 +32,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
 
 from mpi.matching.phonetic import metaphone
 from mpi.matching.prepared import PreparedRecord, prepare
@@ -42,51 +45,92 @@ __all__ = ["KEY_FAMILIES", "blocking_keys", "candidate_pairs"]
 KEY_FAMILIES: tuple[str, ...] = ("N", "ND", "DP", "NY", "NM", "NP", "NN")
 
 
-def _surname_codes(p: PreparedRecord) -> set[str]:
-    names = {p.surname, *p.previous_surnames}
-    if len(p.surname_parts) > 1:
-        names.update(p.surname_parts)
-    return {code for code in (metaphone(n) for n in names if n) if code}
+@dataclass(frozen=True, slots=True)
+class _NameKeys:
+    """A record's keys as far as its names make them: prefixes each completed with a date of
+    birth or postcode part, and the name-only keys whole."""
+
+    nd: tuple[str, ...]  # "ND:code:" + dob
+    ny: tuple[str, ...]  # "NY:code:initial:" + year
+    nm: tuple[str, ...]  # "NM:code:initial:" + day and month
+    np: tuple[str, ...]  # "NP:code:" + postcode without its space
+    nn: frozenset[str]
 
 
-def _forename_codes(p: PreparedRecord) -> set[str]:
-    return {code for code in (metaphone(n) for n in p.forename_formal) if code}
+@lru_cache(maxsize=1 << 17)
+def _surname_codes(
+    surname: str, previous: tuple[str, ...], parts: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Metaphones of the surname, previous surnames and a double-barrelled name's parts."""
+    names = {surname, *previous}
+    if len(parts) > 1:
+        names.update(parts)
+    return tuple(sorted({code for code in (metaphone(n) for n in names if n) if code}))
 
 
-def _forename_initials(p: PreparedRecord) -> set[str]:
-    return {n[0] for n in p.forename_formal if n}
+@lru_cache(maxsize=1 << 16)
+def _forename_codes(formal: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Metaphones and initials of the forename and the formal names it may stand for."""
+    codes = tuple(sorted({code for code in (metaphone(n) for n in formal) if code}))
+    return codes, tuple(sorted({n[0] for n in formal if n}))
+
+
+@lru_cache(maxsize=1 << 17)
+def _name_keys(
+    surnames: tuple[str, ...], forenames: tuple[str, ...], initials: tuple[str, ...]
+) -> _NameKeys:
+    """Cached per combination of codes (far fewer than of names: Metaphone folds spellings)."""
+    codes = sorted({*surnames, *forenames})
+    nn = set()
+    for surname_code in surnames:
+        for forename_code in forenames:
+            first, second = sorted((surname_code, forename_code))
+            nn.add(f"NN:{first}:{second}")
+    return _NameKeys(
+        nd=tuple(f"ND:{code}:" for code in codes),
+        ny=tuple(f"NY:{code}:{initial}:" for code in surnames for initial in initials),
+        nm=tuple(f"NM:{code}:{initial}:" for code in surnames for initial in initials),
+        np=tuple(f"NP:{code}:" for code in codes),
+        nn=frozenset(nn),
+    )
+
+
+@lru_cache(maxsize=1 << 16)
+def _dob_parts(dob: date) -> tuple[str, str, str]:
+    """Year, day and month in ascending order, and the two together (``ND`` and ``DP``)."""
+    low, high = sorted((dob.day, dob.month))
+    day_month = f"{low:02d}{high:02d}"
+    year = f"{dob.year:04d}"
+    return year, day_month, f"{year}{day_month}"
 
 
 def blocking_keys(record: PersonRecord | PreparedRecord) -> set[str]:
-    """Every blocking key of a record, as plain strings such as ``ND:SM0:19800307``."""
+    """Every blocking key of a record, as plain strings such as ``ND:SM0:19800307``.
+
+    The name-made parts are cached per name and per combination of codes (``_name_keys``);
+    what is left per record is joining them with its date of birth and postcodes."""
     p = prepare(record)
-    keys: set[str] = set()
+    names = _name_keys(
+        _surname_codes(p.surname, p.previous_surnames, p.surname_parts),
+        *_forename_codes(p.forename_formal),
+    )
+    keys: set[str] = set(names.nn)
     if p.nhs_number:
         keys.add(f"N:{p.nhs_number}")
-    surnames = _surname_codes(p)
-    forenames = _forename_codes(p)
-    initials = _forename_initials(p)
-    postcodes = [pc for pc in (p.postcode, *p.previous_postcodes) if pc]
-    outwards = {o for o in (p.outward, *p.previous_outwards) if o}
     if p.dob is not None:
-        low, high = sorted((p.dob.day, p.dob.month))
-        day_month = f"{low:02d}{high:02d}"
-        dob = f"{p.dob.year:04d}{day_month}"
-        for code in surnames | forenames:
-            keys.add(f"ND:{code}:{dob}")
-        for outward in outwards:
+        year, day_month, dob = _dob_parts(p.dob)
+        keys.update([prefix + dob for prefix in names.nd])
+        if p.outward:
+            keys.add(f"DP:{dob}:{p.outward}")
+        for outward in p.previous_outwards:
             keys.add(f"DP:{dob}:{outward}")
-        for code in surnames:
-            for initial in initials:
-                keys.add(f"NY:{code}:{initial}:{p.dob.year:04d}")
-                keys.add(f"NM:{code}:{initial}:{day_month}")
-    for code in surnames | forenames:
-        for postcode in postcodes:
-            keys.add(f"NP:{code}:{postcode.replace(' ', '')}")
-    for surname in surnames:
-        for forename in forenames:
-            first, second = sorted((surname, forename))
-            keys.add(f"NN:{first}:{second}")
+        keys.update([prefix + year for prefix in names.ny])
+        keys.update([prefix + day_month for prefix in names.nm])
+    if names.np:
+        for postcode in (p.postcode, *p.previous_postcodes):
+            if postcode:
+                compact = postcode.replace(" ", "")
+                keys.update([prefix + compact for prefix in names.np])
     return keys
 
 

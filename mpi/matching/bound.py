@@ -27,10 +27,10 @@ from mpi.matching.compare import (
     _STRONG_SURNAME,
     LEVELS,
     _transposed,
-    compare_address,
-    compare_dob,
-    compare_forename,
-    compare_surname,
+    address_level,
+    dob_level,
+    forename_level,
+    surname_level,
 )
 from mpi.matching.prepared import PreparedRecord
 from mpi.matching.weights import MatchModel
@@ -101,11 +101,11 @@ class ScoreBound:
             total = self.nhs["exact" if a.nhs_number == b.nhs_number else "different"]
         if len(a.forenames) > 1 and len(b.forenames) > 1:
             total += self.middle_max
-        total += self.dob[compare_dob(a, b).level]
+        total += self.dob[dob_level(a, b)]
         if a.postcode and a.postcode == b.postcode:
             total += self.same_postcode
         else:
-            total += self.address[compare_address(a, b).level]
+            total += self.address[address_level(a, b)]
         if a.sex is None or b.sex is None:
             total += self.sex["missing"]
         else:
@@ -119,7 +119,7 @@ class ScoreBound:
         best = self.names_any if a.forename and b.forename else self.surname_any
         if best < needed:
             return best
-        forename, surname = compare_forename(a, b).level, compare_surname(a, b).level
+        forename, surname = forename_level(a, b)[0], surname_level(a, b)[0]
         if not (forename in _STRONG_FORENAME and surname in _STRONG_SURNAME) and _transposed(a, b):
             forename = surname = "transposed"
         return self.forename[forename] + self.surname[surname]

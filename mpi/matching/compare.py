@@ -28,17 +28,22 @@ __all__ = [
     "JW_MID",
     "LEVELS",
     "FieldComparison",
+    "address_level",
     "compare_address",
     "compare_dob",
     "compare_forename",
+    "compare_levels",
     "compare_middle_names",
     "compare_nhs_number",
     "compare_records",
     "compare_sex",
     "compare_surname",
     "dob_is_swap",
+    "dob_level",
+    "forename_level",
     "lines_agree",
     "one_keystroke_apart",
+    "surname_level",
 ]
 
 FIELDS: tuple[str, ...] = (
@@ -136,29 +141,50 @@ def compare_nhs_number(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
     return FieldComparison("nhs_number", level, value_a, value_b)
 
 
+def forename_level(a: PreparedRecord, b: PreparedRecord) -> tuple[str, float | None]:
+    """``compare_forename``'s level and similarity without the displayed values (the score
+    bound and the weights need only these)."""
+    fa, fb = a.forename, b.forename
+    if not fa or not fb:
+        return "missing", None
+    if fa == fb:
+        return "exact", 1.0
+    if a.forename_formal & b.forename_formal:
+        return "nickname", None
+    if len(fa) == 1 or len(fb) == 1:
+        return ("initial" if fa[0] == fb[0] else "different"), None
+    similarity = _jw(fa, fb)
+    if similarity >= JW_HIGH:
+        return "jw_high", similarity
+    if one_keystroke_apart(fa, fb):
+        return "typo", similarity
+    if set(a.forenames) & set(b.forenames):
+        return "other_given", similarity
+    return ("jw_mid" if similarity >= JW_MID else "different"), similarity
+
+
 def compare_forename(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
     """First forenames: exact, nickname, Jaro-Winkler, one keystroke apart, initial only, or a
     middle name in use."""
-    value_a, value_b = a.record.given_names, b.record.given_names
-    fa, fb = a.forename, b.forename
-    if not fa or not fb:
-        return FieldComparison("forename", "missing", value_a, value_b)
-    if fa == fb:
-        return FieldComparison("forename", "exact", value_a, value_b, term=fa, similarity=1.0)
-    if a.forename_formal & b.forename_formal:
-        return FieldComparison("forename", "nickname", value_a, value_b)
-    if len(fa) == 1 or len(fb) == 1:
-        level = "initial" if fa[0] == fb[0] else "different"
-        return FieldComparison("forename", level, value_a, value_b)
-    similarity = _jw(fa, fb)
-    if similarity >= JW_HIGH:
-        return FieldComparison("forename", "jw_high", value_a, value_b, similarity=similarity)
-    if one_keystroke_apart(fa, fb):
-        return FieldComparison("forename", "typo", value_a, value_b, similarity=similarity)
-    if set(a.forenames) & set(b.forenames):
-        return FieldComparison("forename", "other_given", value_a, value_b, similarity=similarity)
-    level = "jw_mid" if similarity >= JW_MID else "different"
-    return FieldComparison("forename", level, value_a, value_b, similarity=similarity)
+    level, similarity = forename_level(a, b)
+    term = a.forename if level == "exact" else None
+    return FieldComparison(
+        "forename", level, a.record.given_names, b.record.given_names, term, similarity
+    )
+
+
+def _middle_level(a: PreparedRecord, b: PreparedRecord) -> tuple[str, float | None]:
+    middle_a, middle_b = a.forenames[1:], b.forenames[1:]
+    if not middle_a or not middle_b:
+        return "missing", None
+    if set(middle_a) & set(middle_b) or set(a.forenames) == set(b.forenames):
+        return "exact", None
+    if any(len(t) == 1 for t in (*middle_a, *middle_b)):
+        initials_a = {t[0] for t in middle_a}
+        initials_b = {t[0] for t in middle_b}
+        return ("initial" if initials_a & initials_b else "different"), None
+    similarity = max(_jw(x, y) for x in middle_a for y in middle_b)
+    return ("jw_high" if similarity >= JW_HIGH else "different"), similarity
 
 
 def compare_middle_names(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
@@ -167,20 +193,14 @@ def compare_middle_names(a: PreparedRecord, b: PreparedRecord) -> FieldCompariso
     Two John Smiths born the same day rarely share a middle name too, so where both records
     carry one this separates namesakes from duplicates.
     """
-    middle_a, middle_b = a.forenames[1:], b.forenames[1:]
-    value_a, value_b = " ".join(middle_a), " ".join(middle_b)
-    if not middle_a or not middle_b:
-        return FieldComparison("middle_names", "missing", value_a, value_b)
-    if set(middle_a) & set(middle_b) or set(a.forenames) == set(b.forenames):
-        return FieldComparison("middle_names", "exact", value_a, value_b)
-    if any(len(t) == 1 for t in (*middle_a, *middle_b)):
-        initials_a = {t[0] for t in middle_a}
-        initials_b = {t[0] for t in middle_b}
-        level = "initial" if initials_a & initials_b else "different"
-        return FieldComparison("middle_names", level, value_a, value_b)
-    similarity = max(_jw(x, y) for x in middle_a for y in middle_b)
-    level = "jw_high" if similarity >= JW_HIGH else "different"
-    return FieldComparison("middle_names", level, value_a, value_b, similarity=similarity)
+    level, similarity = _middle_level(a, b)
+    return FieldComparison(
+        "middle_names",
+        level,
+        " ".join(a.forenames[1:]),
+        " ".join(b.forenames[1:]),
+        similarity=similarity,
+    )
 
 
 def _display_surname(record: PersonRecord) -> str:
@@ -189,24 +209,23 @@ def _display_surname(record: PersonRecord) -> str:
     return record.family_name
 
 
-def compare_surname(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
-    """Family names, with previous names (marriage) and double-barrelled parts counted."""
-    value_a, value_b = _display_surname(a.record), _display_surname(b.record)
+def surname_level(a: PreparedRecord, b: PreparedRecord) -> tuple[str, float | None]:
+    """``compare_surname``'s level and similarity without the displayed values."""
     sa, sb = a.surname, b.surname
     if not sa or not sb:
-        return FieldComparison("surname", "missing", value_a, value_b)
+        return "missing", None
     if sa == sb:
-        return FieldComparison("surname", "exact", value_a, value_b, term=sa, similarity=1.0)
+        return "exact", 1.0
     if (
         sa in b.previous_surnames
         or sb in a.previous_surnames
         or (set(a.previous_surnames) & set(b.previous_surnames))
     ):
-        return FieldComparison("surname", "previous", value_a, value_b)
+        return "previous", None
     if (len(a.surname_parts) > 1 or len(b.surname_parts) > 1) and (
         set(a.surname_parts) & set(b.surname_parts)
     ):
-        return FieldComparison("surname", "part", value_a, value_b)
+        return "part", None
     similarity = _jw(sa, sb)
     if similarity >= JW_HIGH:
         level = "jw_high"
@@ -216,7 +235,21 @@ def compare_surname(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
         level = "jw_mid"
     else:
         level = "different"
-    return FieldComparison("surname", level, value_a, value_b, similarity=similarity)
+    return level, similarity
+
+
+def compare_surname(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
+    """Family names, with previous names (marriage) and double-barrelled parts counted."""
+    level, similarity = surname_level(a, b)
+    term = a.surname if level == "exact" else None
+    return FieldComparison(
+        "surname",
+        level,
+        _display_surname(a.record),
+        _display_surname(b.record),
+        term,
+        similarity,
+    )
 
 
 def _names_alike(x: str, y: str) -> bool:
@@ -248,18 +281,13 @@ def dob_is_swap(a: PreparedRecord, b: PreparedRecord) -> bool:
 
 
 def _one_keystroke(x: str, y: str) -> bool:
-    """One digit changed, or two neighbouring digits exchanged, in DDMMYYYY."""
+    """One digit changed, or two neighbouring digits exchanged, in DDMMYYYY.
+
+    Between strings of one length that is an optimal-string-alignment distance of exactly 1
+    (a substitution or an adjacent transposition; an insertion needs a deletion too)."""
     if len(x) != len(y) or x == y:
         return False
-    diffs = [i for i, (p, q) in enumerate(zip(x, y, strict=True)) if p != q]
-    if len(diffs) == 1:
-        return True
-    return (
-        len(diffs) == 2
-        and diffs[1] == diffs[0] + 1
-        and x[diffs[0]] == y[diffs[1]]
-        and x[diffs[1]] == y[diffs[0]]
-    )
+    return OSA.distance(x, y, score_cutoff=1) == 1
 
 
 def _display_dob(record: PreparedRecord) -> str:
@@ -274,26 +302,29 @@ def _looks_like_placeholder(record: PreparedRecord) -> bool:
     return record.dob_placeholder or (dob is not None and dob.day == 1 and dob.month == 1)
 
 
-def compare_dob(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
-    """exact, day/month swap, one-keystroke typo, placeholder (01-01 or flagged), different."""
-    value_a, value_b = _display_dob(a), _display_dob(b)
+def dob_level(a: PreparedRecord, b: PreparedRecord) -> str:
+    """``compare_dob``'s level without the displayed values (the score bound needs only it)."""
     if a.dob is None or b.dob is None:
-        return FieldComparison("dob", "missing", value_a, value_b)
+        return "missing"
     if a.dob_placeholder or b.dob_placeholder:
         # A stand-in date says only "born about then": a year either way is all it offers.
-        level = "placeholder" if abs(a.dob.year - b.dob.year) <= 1 else "different"
-        return FieldComparison("dob", level, value_a, value_b)
+        return "placeholder" if abs(a.dob.year - b.dob.year) <= 1 else "different"
     if a.dob == b.dob:
-        return FieldComparison("dob", "exact", value_a, value_b)
+        return "exact"
     if dob_is_swap(a, b):
-        return FieldComparison("dob", "swap", value_a, value_b)
+        return "swap"
     if _one_keystroke(a.dob_digits, b.dob_digits):
-        return FieldComparison("dob", "typo", value_a, value_b)
+        return "typo"
     if (_looks_like_placeholder(a) or _looks_like_placeholder(b)) and abs(
         a.dob.year - b.dob.year
     ) <= 1:
-        return FieldComparison("dob", "placeholder", value_a, value_b)
-    return FieldComparison("dob", "different", value_a, value_b)
+        return "placeholder"
+    return "different"
+
+
+def compare_dob(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
+    """exact, day/month swap, one-keystroke typo, placeholder (01-01 or flagged), different."""
+    return FieldComparison("dob", dob_level(a, b), _display_dob(a), _display_dob(b))
 
 
 def lines_agree(line_a: str, line_b: str) -> bool:
@@ -316,26 +347,33 @@ def _display_address(record: PreparedRecord) -> str:
     return text
 
 
-def compare_address(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
-    """Where they live: same address or postcode, a previous postcode, a postcode typo, district."""
-    value_a, value_b = _display_address(a), _display_address(b)
+def address_level(a: PreparedRecord, b: PreparedRecord) -> str:
+    """``compare_address``'s level without the displayed values."""
     pa, pb = a.postcode, b.postcode
     if not pa or not pb:
-        return FieldComparison("address", "missing", value_a, value_b)
+        return "missing"
     if pa == pb:
-        level = "exact" if lines_agree(a.address_line, b.address_line) else "postcode"
-        return FieldComparison("address", level, value_a, value_b, term=pa)
-    all_a = {pa, *a.previous_postcodes}
-    all_b = {pb, *b.previous_postcodes}
-    if all_a & all_b:
-        return FieldComparison("address", "previous", value_a, value_b)
+        return "exact" if lines_agree(a.address_line, b.address_line) else "postcode"
+    if (pa in b.previous_postcodes or pb in a.previous_postcodes) or (
+        a.previous_postcodes
+        and b.previous_postcodes
+        and not set(a.previous_postcodes).isdisjoint(b.previous_postcodes)
+    ):
+        return "previous"
     if Levenshtein.distance(pa.replace(" ", ""), pb.replace(" ", "")) == 1:
-        return FieldComparison("address", "typo", value_a, value_b)
+        return "typo"
     outwards_a = {a.outward, *a.previous_outwards} - {None}
     outwards_b = {b.outward, *b.previous_outwards} - {None}
     if outwards_a & outwards_b:
-        return FieldComparison("address", "outward", value_a, value_b)
-    return FieldComparison("address", "different", value_a, value_b)
+        return "outward"
+    return "different"
+
+
+def compare_address(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
+    """Where they live: same address or postcode, a previous postcode, a postcode typo, district."""
+    level = address_level(a, b)
+    term = a.postcode if level in ("exact", "postcode") else None
+    return FieldComparison("address", level, _display_address(a), _display_address(b), term)
 
 
 def compare_sex(a: PreparedRecord, b: PreparedRecord) -> FieldComparison:
@@ -369,3 +407,28 @@ def compare_records(
         compare_address(pa, pb),
         compare_sex(pa, pb),
     )
+
+
+def _either_level(a: str | None, b: str | None) -> str:
+    """NHS number and sex: missing, exact or different."""
+    if a is None or b is None:
+        return "missing"
+    return "exact" if a == b else "different"
+
+
+def compare_levels(a: PreparedRecord, b: PreparedRecord) -> dict[str, str]:
+    """``{field: level}`` of ``compare_records(a, b)`` without the displayed values, for the
+    checks that read only the levels (``mpi.resolve.record_contradicts``)."""
+    forename = forename_level(a, b)[0]
+    surname = surname_level(a, b)[0]
+    if not (forename in _STRONG_FORENAME and surname in _STRONG_SURNAME) and _transposed(a, b):
+        forename = surname = "transposed"
+    return {
+        "nhs_number": _either_level(a.nhs_number, b.nhs_number),
+        "forename": forename,
+        "middle_names": _middle_level(a, b)[0],
+        "surname": surname,
+        "dob": dob_level(a, b),
+        "address": address_level(a, b),
+        "sex": _either_level(a.sex, b.sex),
+    }

@@ -18,7 +18,14 @@ from mpi.matching.record import PersonRecord
 if TYPE_CHECKING:
     from mpi.matching.weights import TermFrequencies
 
-__all__ = ["DEFAULT_VETO_RULES", "VETO_CODES", "Veto", "VetoRules", "find_vetoes"]
+__all__ = [
+    "DEFAULT_VETO_RULES",
+    "VETO_CODES",
+    "Veto",
+    "VetoRules",
+    "find_vetoes",
+    "vetoes_for_levels",
+]
 
 VETO_CODES: tuple[str, ...] = (
     "nhs_number_conflict",
@@ -168,7 +175,19 @@ def find_vetoes(
     pa, pb = prepare(a), prepare(b)
     if comparisons is None:
         comparisons = compare_records(pa, pb)
-    levels = {c.field: c.level for c in comparisons}
+    return vetoes_for_levels(
+        pa, pb, {c.field: c.level for c in comparisons}, rules, term_frequencies
+    )
+
+
+def vetoes_for_levels(
+    pa: PreparedRecord,
+    pb: PreparedRecord,
+    levels: dict[str, str],
+    rules: VetoRules = DEFAULT_VETO_RULES,
+    term_frequencies: TermFrequencies | None = None,
+) -> tuple[Veto, ...]:
+    """``find_vetoes`` from the pair's levels (``compare_levels``) and prepared records."""
     found: list[Veto] = []
     if (
         rules.nhs_number_conflict
