@@ -629,7 +629,8 @@ class ChunkView:
     def pair(self, low: int, high: int) -> PairState | None:
         if (low, high) not in self.pairs:
             found = None
-            if low not in self.new_ids and high not in self.new_ids:
+            # A first load stored no patient, so no pair either (each names two patients).
+            if not self.first_load and low not in self.new_ids and high not in self.new_ids:
                 row = self.conn.execute(
                     select(_R.id, _R.state, _R.score)
                     .where(_R.patient_a_id == low)
@@ -661,7 +662,8 @@ class ChunkView:
             stored=(),
         )
         self.patients[state.id] = state
-        self.new_ids.add(state.id)
+        if not self.first_load:  # in a first load every patient is new (see ``pair``)
+            self.new_ids.add(state.id)
         self.changed[state.id] = state
         return state
 
