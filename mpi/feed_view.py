@@ -514,8 +514,8 @@ class ChunkView:
     def _share_prepared(self, prepared: PreparedRecord) -> None:
         """Point a prepared record's values (and its plain record's) at the view's shared
         copies. The records are frozen; each value is replaced by an equal one, so nothing a
-        comparison, hash or equality sees changes. Done as a chunk ends, for the records it
-        prepared: a first load holds a million of them, most of their strings repeated."""
+        comparison, hash or equality sees changes. Done once per record, as it is prepared:
+        a first load holds a million of them, most of their strings repeated."""
         shared = self.shared
         record = prepared.record
         for name in _RECORD_VALUES:
@@ -607,22 +607,30 @@ class ChunkView:
         held in this view from the start."""
         return "patient" in self.empty
 
-    @property
-    def record_cache(self) -> PreparedCache | None:
-        """Where a patient's record is prepared through: none in a first load, whose patients
-        keep their prepared records (a record is prepared again only after a change, so the
-        cache would only hold records out of date)."""
-        return None if self.first_load else self.cache
+    def record(self, patient: PatientState, like: PreparedRecord | None = None) -> PreparedRecord:
+        """The patient's prepared record (``PatientState.record``).
+
+        A first load's patients keep theirs to the end (the bulk of a patient's memory): its
+        candidates are all patients of the view, and preparing one again costs more than the
+        rest of a row's search. So its values are shared with the equal ones of other
+        patients (~1 KB -> ~0.5 KB) once, as it is prepared, and no cache is used (a record is
+        prepared again only after a change: the cache would hold records out of date)."""
+        if not self.first_load:
+            return patient.record(self.cache, like)
+        fresh = patient.prepared is None
+        prepared = patient.record(None, like)
+        if fresh:
+            self._share_prepared(prepared)
+        return prepared
 
     def live_records(self, ids: Sequence[int]) -> list[PreparedRecord]:
         """``mpi.records.records_for`` over the view: live patients only, in id order."""
         self.load_patients(ids)
         found = []
-        cache = self.record_cache
         for i in sorted(set(ids)):
             state = self.patients[i]
             if state.merged_into_id is None:
-                found.append(state.record(cache))
+                found.append(self.record(state))
                 self.recorded[i] = state
         return found
 
@@ -790,16 +798,10 @@ class ChunkView:
                 )
             p.new = p.dirty = False
         # A run-long view holds every patient the run met. A first load's patients keep their
-        # prepared records (the bulk of a patient's memory), with every value shared with the
-        # equal ones of other patients (~1 KB -> ~0.5 KB): its candidates are all patients of
-        # the view, and preparing one again costs more than the rest of a row's search. Past
-        # the cache's size, other runs' prepared records go to the bounded cache instead,
-        # found again by their fields (a look-up slower than keeping them).
-        if self.first_load:
-            for p in (*self.changed.values(), *self.recorded.values()):
-                if p.prepared is not None:
-                    self._share_prepared(p.prepared)
-        elif len(self.patients) > self.cache.size:
+        # prepared records (``record``). Past the cache's size, other runs' prepared records
+        # go to the bounded cache instead, found again by their fields (a look-up slower than
+        # keeping them).
+        if not self.first_load and len(self.patients) > self.cache.size:
             for p in (*self.changed.values(), *self.recorded.values()):
                 if p.prepared is not None:
                     self.cache.keep(p.prepared)

@@ -509,7 +509,7 @@ class _Chunk:
             self.view.set_keys(patient, set())
             return
         like = row.incoming if row is not None else None
-        record = patient.record(self.view.record_cache, like)
+        record = self.view.record(patient, like)
         if row is not None and like is not None and same_but_id(like.record, record.record):
             keys = set(row.keys)
         else:
