@@ -55,11 +55,12 @@ CHUNK = 5000
 # (a 1.4 million-row first load would otherwise need ~4.6 GB against the 4 GB budget).
 VIEW_PATIENTS = 300_000
 # A first load (the run began on an empty index) keeps its view much longer: letting it go
-# means reading blocks, NHS numbers and identifiers back from tables of millions of rows and
-# building the deferred indexes mid-run, which cost three quarters of a 1.4 million-row load.
-# Its view holds only what the run itself created (no patient is read from the database),
-# so it is kept for
-FIRST_LOAD_VIEW_PATIENTS = 2_000_000
+# meant reading blocks, NHS numbers and identifiers back from tables of millions of rows and
+# building the deferred indexes mid-run, three quarters of a 1.4 million-row load. Its view is
+# made small for it (``ChunkView.first_load``): a 1.4 million-row first load (1 million
+# patients) peaked at 2.7 GB RSS, about 2.5 KB a patient, so 1.5 million patients would reach
+# some 3.8 GB; past that the view is let go as above, for the 4 GB budget.
+FIRST_LOAD_VIEW_PATIENTS = 1_500_000
 
 
 @dataclass(slots=True)
