@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import gc
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -473,10 +474,13 @@ def test_first_load_into_an_empty_index_decides_like_the_per_row_path(
         if first_load_patients is not None:
             monkeypatch.setattr(bulk_module, "FIRST_LOAD_VIEW_PATIENTS", first_load_patients)
         starts.clear()
+        frozen = gc.get_freeze_count()
         bulk = _import(services, path, chunk_size=chunk_size)
         got = snapshot(services)
         assert bulk.counts == per_row.counts
         assert bool(starts) == (first_load_patients is not None)
+        if not frozen:  # the run froze its view between chunks and handed it back
+            assert gc.get_freeze_count() == 0
         for part in expected:
             assert got[part] == expected[part], f"{part} differ (chunk size {chunk_size})"
     rerun = _import(services, path, chunk_size=7)
