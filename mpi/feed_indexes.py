@@ -9,8 +9,8 @@ index (``mpi.gp_feed_bulk``), the indexes below are dropped, in one transaction,
 again:
 
 * ``VIEW_READ`` -- read by the run itself once its in-memory view no longer stands in for the
-  tables (the view is let go at ``VIEW_PATIENTS``, or dropped because another writer changed
-  the index): built again just before that view's first read;
+  tables (the view is let go at ``FIRST_LOAD_VIEW_PATIENTS``, or dropped because another writer
+  changed the index): built again just before that view's first read;
 * ``UNREAD`` -- never read by the run: built again at its end.
 
 Kept throughout: primary keys, the identifiers' ``(authority, value)`` constraint, and the

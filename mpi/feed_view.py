@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import date
 from operator import attrgetter
 from typing import Any
@@ -42,6 +42,13 @@ from mpi.merge import MERGE_FIELDS
 from mpi.models import Patient, PatientIdentifier
 from mpi.records import record_of
 from mpi.review import ReviewPair
+
+# The values of a (prepared) record the view shares between patients (``_share_prepared``):
+# every field but the record itself and its id, when a string, a date or a tuple or set of
+# strings (hashable, immutable, and repeated across a population).
+_SHAREABLE = frozenset({str, tuple, frozenset, date})
+_RECORD_VALUES = tuple(f.name for f in fields(PersonRecord) if f.name != "record_id")
+_PREPARED_VALUES = tuple(f.name for f in fields(PreparedRecord) if f.name != "record")
 
 IN_BATCH = 2000  # parameters per IN list: well inside SQLite's and PostgreSQL's limits
 ID_BATCH = 256  # patient ids taken from the PostgreSQL sequence at a time
@@ -91,8 +98,10 @@ class PatientState:
     placeholder: bool
     dob_placeholder: bool
     new: bool = False
-    names: list[str] = field(default_factory=list)  # previous family names (history rows)
-    postcodes: list[str | None] = field(default_factory=list)  # address-history postcodes
+    # History as tuples (the empty one is shared; a list costs 56 bytes even when empty, and
+    # a first load holds a million patients).
+    names: tuple[str, ...] = ()  # previous family names (history rows)
+    postcodes: tuple[str | None, ...] = ()  # address-history postcodes
     # Blocking keys once this chunk has re-computed them (None: as stored, not yet touched).
     keys: set[str] | None = None
     # The keys the database holds (or will, once the chunks written so far commit) when the
@@ -163,6 +172,69 @@ class IdentState:
     link_state: str
     source_hash: str | None
     row: dict[str, Any] | None = None  # the insert values of an identifier new in this chunk
+
+
+# The digest of an identifier the run wrote and no longer holds in memory (see ``Identifiers``):
+# equal to no digest, so setting one again writes it.
+FORGOTTEN = ""
+
+
+class Identifiers:
+    """``(authority, value) -> IdentState | None`` (None: known not to be stored), kept small.
+
+    A first load holds every identifier of the file (2 million and more), so: one dict per
+    authority (no key tuple, one authority string for all its values), and an identifier the
+    run created and has written is held as its patient's id alone (it is ``linked``, its row
+    id was never read back, and its digest is not kept: the file names each practice id once,
+    so no later row asks for it; if one did, the digest would be written again). ``get``
+    gives such an entry back as an ``IdentState``; ``ChunkView.set_source_hash`` stores the
+    one it changes."""
+
+    __slots__ = ("_by",)
+
+    def __init__(self) -> None:
+        self._by: dict[str, dict[str, IdentState | int | None]] = {}
+
+    def __contains__(self, pair: tuple[str, str]) -> bool:
+        values = self._by.get(pair[0])
+        return values is not None and pair[1] in values
+
+    def get(self, pair: tuple[str, str], default: None = None) -> IdentState | None:
+        values = self._by.get(pair[0])
+        if values is None:
+            return default
+        held = values.get(pair[1], default)
+        if type(held) is int:
+            return IdentState(None, held, "linked", FORGOTTEN)
+        return held  # type: ignore[return-value]
+
+    def __getitem__(self, pair: tuple[str, str]) -> IdentState | None:
+        if pair not in self:
+            raise KeyError(pair)
+        return self.get(pair)
+
+    def __setitem__(self, pair: tuple[str, str], state: IdentState | None) -> None:
+        values = self._by.get(pair[0])
+        if values is None:
+            values = self._by[pair[0]] = {}
+        values[pair[1]] = state
+
+    def written(self, pair: tuple[str, str], state: IdentState) -> None:
+        """The run's own identifier is in the database now: keep its patient id only."""
+        if state.id is None and state.link_state == "linked":
+            self._by[pair[0]][pair[1]] = state.patient_id
+
+    def __len__(self) -> int:
+        return sum(len(values) for values in self._by.values())
+
+
+def _members(held: int | tuple[int, ...]) -> tuple[int, ...]:
+    """A block's stored members: a block of one is held as the patient id alone."""
+    return (held,) if type(held) is int else held  # type: ignore[return-value]
+
+
+def _packed(members: Sequence[int]) -> int | tuple[int, ...]:
+    return members[0] if len(members) == 1 else tuple(members)
 
 
 @dataclass(slots=True)
@@ -245,10 +317,15 @@ class ChunkView:
         # the chunk being written; see ``mpi.feed_write``).
         self.settle: Callable[[], None] = lambda: None
         self.patients: dict[int, PatientState] = {}
-        self.idents: dict[tuple[str, str], IdentState | None] = {}
-        self.nhs: dict[str, set[int]] = {}  # live patients holding a (valid) NHS number
-        self.nhs_added: dict[str, set[int]] = defaultdict(set)
-        self.blocks: dict[str, list[int]] = {}  # key -> members as stored (sorted by patient)
+        self.idents = Identifiers()
+        # Live patients holding a (valid) NHS number: as stored, and as this run set them.
+        self.nhs: dict[str, tuple[int, ...]] = {}
+        self.nhs_added: dict[str, tuple[int, ...]] = {}
+        # key -> members as stored (sorted by patient; a block of one as the id alone)
+        self.blocks: dict[str, int | tuple[int, ...]] = {}
+        # One object per distinct name, date, postcode, address... of the patients held: a
+        # list of 1.4 million people has a few tens of thousands of each.
+        self._values: dict[Any, Any] = {}
         # Blocks are read up to ``block_cap`` members (``max_block + 1``, the lowest ids): a
         # key holding that many is over-full and skipped by every search, so the rest of it is
         # never read. While every member read still holds the key, the block still has at
@@ -335,11 +412,12 @@ class ChunkView:
         return self.idents[(authority, value)]
 
     def load_nhs(self, numbers: Iterable[str]) -> None:
-        todo = [n for n in dict.fromkeys(numbers) if n not in self.nhs]
-        for number in todo:
-            self.nhs[number] = set()
+        """The stored holders of these numbers (none at all when the run began on an empty
+        index: then nothing is held for them, ``nhs.get`` finding nothing says the same)."""
         if "patient" in self.empty:
             return
+        todo = [n for n in dict.fromkeys(numbers) if n not in self.nhs]
+        found: dict[str, list[int]] = {number: [] for number in todo}
         for part in batches(todo):
             rows = self.conn.execute(
                 select(_P.id, _P.nhs_number)
@@ -347,17 +425,16 @@ class ChunkView:
                 .where(_P.merged_into_id.is_(None))
             )
             for patient_id, number in rows:
-                self.nhs[number].add(patient_id)
+                found[number].append(patient_id)
+        for number, holders in found.items():
+            self.nhs[number] = tuple(sorted(set(holders)))
 
     def nhs_holder(self, number: str) -> int | None:
         """The lowest-id live patient with this NHS number (the per-row path's ORDER BY id)."""
         if number not in self.nhs:
             self.load_nhs([number])
-        holders = self.nhs[number]
-        added = self.nhs_added.get(number)
-        if added:
-            holders = holders | added
-        elif not holders:
+        holders = (*self.nhs.get(number, ()), *self.nhs_added.get(number, ()))
+        if not holders:
             return None  # most rows of a first load
         patients = self.patients
         live = [
@@ -368,7 +445,9 @@ class ChunkView:
     def noted_nhs(self, patient: PatientState) -> None:
         """A patient took an NHS number in this chunk (a new patient, or a blank filled)."""
         if patient.nhs_number:
-            self.nhs_added[patient.nhs_number].add(patient.id)
+            held = self.nhs_added.get(patient.nhs_number, ())
+            if patient.id not in held:
+                self.nhs_added[patient.nhs_number] = (*held, patient.id)
 
     def load_patients(self, ids: Iterable[int]) -> None:
         """Patients with their history (and stored keys); follows merge redirects."""
@@ -394,6 +473,7 @@ class ChunkView:
                     ).where(self._among(_P.id, part))
                 ):
                     state = PatientState(*row)
+                    self._share(state)
                     self.patients[state.id] = state
                     loaded.append(state)
                 for pid, family in self.conn.execute(
@@ -401,18 +481,57 @@ class ChunkView:
                     .where(self._among(_N.patient_id, part))
                     .order_by(_N.id)
                 ):
-                    self.patients[pid].names.append(family)
+                    state = self.patients[pid]
+                    state.names = (*state.names, self.shared(family))
                 for pid, postcode in self.conn.execute(
                     select(_A.patient_id, _A.postcode)
                     .where(self._among(_A.patient_id, part))
                     .order_by(_A.id)
                 ):
-                    self.patients[pid].postcodes.append(postcode)
+                    state = self.patients[pid]
+                    state.postcodes = (*state.postcodes, self.shared(postcode))
             todo = [
                 p.merged_into_id
                 for p in loaded
                 if p.merged_into_id is not None and p.merged_into_id not in self.patients
             ]
+
+    def shared(self, value: Any) -> Any:
+        """The view's one copy of an equal value (a name, a date, a postcode)."""
+        if value is None:
+            return None
+        return self._values.setdefault(value, value)
+
+    def _share(self, p: PatientState) -> None:
+        """The patient's columns as the view's shared copies (a million patients hold a few
+        tens of thousands of distinct names, dates, postcodes and addresses)."""
+        shared = self.shared
+        # The NHS number too: one per person, but the prepared record normalises its own copy.
+        p.nhs_number = shared(p.nhs_number)
+        p.family_name = shared(p.family_name)
+        p.given_names = shared(p.given_names)
+        p.title = shared(p.title)
+        p.date_of_birth = shared(p.date_of_birth)
+        p.sex = shared(p.sex)
+        p.address = shared(p.address)
+        p.postcode = shared(p.postcode)
+        p.gp_practice_code = shared(p.gp_practice_code)
+
+    def _share_prepared(self, prepared: PreparedRecord) -> None:
+        """Point a prepared record's values (and its plain record's) at the view's shared
+        copies. The records are frozen; each value is replaced by an equal one, so nothing a
+        comparison, hash or equality sees changes. Done once per record, as it is prepared:
+        a first load holds a million of them, most of their strings repeated."""
+        shared = self.shared
+        record = prepared.record
+        for name in _RECORD_VALUES:
+            value = getattr(record, name)
+            if type(value) in _SHAREABLE:
+                object.__setattr__(record, name, shared(value))
+        for name in _PREPARED_VALUES:
+            value = getattr(prepared, name)
+            if type(value) in _SHAREABLE:
+                object.__setattr__(prepared, name, shared(value))
 
     def patient(self, patient_id: int) -> PatientState:
         if patient_id not in self.patients:
@@ -426,8 +545,8 @@ class ChunkView:
         self._read_blocks(todo, self.block_cap)
 
     def _read_blocks(self, todo: list[str], cap: int | None) -> None:
+        read: dict[str, list[int]] = {key: [] for key in todo}
         for key in todo:
-            self.blocks[key] = []
             self.full.discard(key)
         pg = self.conn.dialect.name == "postgresql"
         for part in batches(sorted(todo)):
@@ -442,12 +561,14 @@ class ChunkView:
                     .order_by(_K.key, _K.patient_id)
                 )
             for key, pid in rows:
-                self.blocks[key].append(pid)
+                read[key].append(pid)
+        for key, members in read.items():
+            self.blocks[key] = _packed(members) if members else ()
         if cap is not None:
-            for key in todo:
-                members = self.blocks[key]
+            for key, members in read.items():
                 if len(members) >= cap:
                     del members[cap:]
+                    self.blocks[key] = _packed(members)
                     self.full.add(key)
                     for pid in members:
                         self.in_full[pid].append(key)
@@ -462,7 +583,7 @@ class ChunkView:
         if key in self.full and key in self.lost:
             self.settle()  # the chunks written so far are in what is read
             self._read_blocks([key], None)
-        base = self.blocks.get(key, ())
+        base = _members(self.blocks.get(key, ()))
         added = self.block_added.get(key)
         if not added and not self.unknown_rekeyed and key not in self.stale_blocks:
             return base
@@ -486,6 +607,28 @@ class ChunkView:
                 found.update(members)
         return found
 
+    @property
+    def first_load(self) -> bool:
+        """The run began with no patient stored: every patient it meets is one it created,
+        held in this view from the start."""
+        return "patient" in self.empty
+
+    def record(self, patient: PatientState, like: PreparedRecord | None = None) -> PreparedRecord:
+        """The patient's prepared record (``PatientState.record``).
+
+        A first load's patients keep theirs to the end (the bulk of a patient's memory): its
+        candidates are all patients of the view, and preparing one again costs more than the
+        rest of a row's search. So its values are shared with the equal ones of other
+        patients (~1 KB -> ~0.5 KB) once, as it is prepared, and no cache is used (a record is
+        prepared again only after a change: the cache would hold records out of date)."""
+        if not self.first_load:
+            return patient.record(self.cache, like)
+        fresh = patient.prepared is None
+        prepared = patient.record(None, like)
+        if fresh:
+            self._share_prepared(prepared)
+        return prepared
+
     def live_records(self, ids: Sequence[int]) -> list[PreparedRecord]:
         """``mpi.records.records_for`` over the view: live patients only, in id order."""
         self.load_patients(ids)
@@ -493,14 +636,15 @@ class ChunkView:
         for i in sorted(set(ids)):
             state = self.patients[i]
             if state.merged_into_id is None:
-                found.append(state.record(self.cache))
+                found.append(self.record(state))
                 self.recorded[i] = state
         return found
 
     def pair(self, low: int, high: int) -> PairState | None:
         if (low, high) not in self.pairs:
             found = None
-            if low not in self.new_ids and high not in self.new_ids:
+            # A first load stored no patient, so no pair either (each names two patients).
+            if not self.first_load and low not in self.new_ids and high not in self.new_ids:
                 row = self.conn.execute(
                     select(_R.id, _R.state, _R.score)
                     .where(_R.patient_a_id == low)
@@ -532,13 +676,15 @@ class ChunkView:
             stored=(),
         )
         self.patients[state.id] = state
-        self.new_ids.add(state.id)
+        if not self.first_load:  # in a first load every patient is new (see ``pair``)
+            self.new_ids.add(state.id)
         self.changed[state.id] = state
         return state
 
     def mark_dirty(self, patient: PatientState) -> None:
         """The patient's columns changed: written back with the chunk."""
         patient.dirty = True
+        self._share(patient)
         self.changed[patient.id] = patient
 
     def set_keys(self, patient: PatientState, wanted: set[str]) -> None:
@@ -582,10 +728,11 @@ class ChunkView:
         if ident.row is not None:
             ident.row["source_hash"] = digest
         else:
+            self.idents[(authority, value)] = ident  # it may be one ``Identifiers.get`` made
             self.hash_updates[(authority, value)] = digest
 
     def add_name(self, patient: PatientState, family: str, given: str, source: str) -> None:
-        patient.names.append(family)
+        patient.names = (*patient.names, self.shared(family))
         patient.touched()
         self.names_out.append(
             {
@@ -600,7 +747,7 @@ class ChunkView:
     def add_address(
         self, patient: PatientState, address: str | None, postcode: str | None, source: str
     ) -> None:
-        patient.postcodes.append(postcode)
+        patient.postcodes = (*patient.postcodes, self.shared(postcode))
         patient.touched()
         self.addresses_out.append(
             {
@@ -661,10 +808,11 @@ class ChunkView:
                     }
                 )
             p.new = p.dirty = False
-        # A run-long view holds every patient the run met: past the cache's size, their
-        # prepared records (the bulk of a patient's memory, ~1.2 KB) go to the bounded cache
-        # instead, found again by their fields (a look-up slower than keeping them).
-        if len(self.patients) > self.cache.size:
+        # A run-long view holds every patient the run met. A first load's patients keep their
+        # prepared records (``record``). Past the cache's size, other runs' prepared records
+        # go to the bounded cache instead, found again by their fields (a look-up slower than
+        # keeping them).
+        if not self.first_load and len(self.patients) > self.cache.size:
             for p in (*self.changed.values(), *self.recorded.values()):
                 if p.prepared is not None:
                     self.cache.keep(p.prepared)
@@ -674,6 +822,7 @@ class ChunkView:
         for ident in self.idents_out:
             assert ident.row is not None
             w.identifiers.append(ident.row)
+            self.idents.written((ident.row["authority"], ident.row["value"]), ident)
             ident.row = None
         self.idents_out = []
         w.hash_updates = [
@@ -721,7 +870,7 @@ class ChunkView:
                 continue  # still over-full (every stored member read keeps it): never searched
             members = self.members(key)
             if members:
-                self.blocks[key] = tuple(members)
+                self.blocks[key] = _packed(members)
             else:
                 self.blocks.pop(key, None)
                 if "mpi_blocking_key" not in self.empty:

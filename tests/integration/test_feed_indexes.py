@@ -50,7 +50,7 @@ def test_a_first_load_ends_with_every_declared_index(services, tmp_path, monkeyp
 
     seen = _watch_writes(services, monkeypatch)
     # A small view limit: the view is let go mid-run and the database read again.
-    monkeypatch.setattr(bulk_module, "VIEW_PATIENTS", 60)
+    monkeypatch.setattr(bulk_module, "FIRST_LOAD_VIEW_PATIENTS", 60)
     bulk = _import(services, path, chunk_size=25)
 
     sqlite = services.engine.dialect.name == "sqlite"

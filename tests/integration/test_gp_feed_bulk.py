@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import gc
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -435,9 +436,10 @@ def test_first_load_into_an_empty_index_decides_like_the_per_row_path(
     """The nightly first load: nothing stored, so the bulk path answers every look-up from
     what the run itself created (``ChunkView.empty``) while the previous chunk is written.
     With a small prepared-record cache the view lets go of patients' prepared records as
-    chunks end (as a 1.4 million-row run does) and prepares them again when needed; with a
-    small view limit the whole view is dropped now and then and the run reads from the
-    database again."""
+    chunks end and prepares them again when needed; with a small view limit the whole view
+    is dropped now and then and the run reads from the database again. A first load is
+    bounded by its own limit (``FIRST_LOAD_VIEW_PATIENTS``): the limit of a run over a
+    stored index (``VIEW_PATIENTS``) does not let its view go."""
     import mpi.gp_feed_bulk as bulk_module
     from mpi.feed_view import PreparedCache
 
@@ -452,8 +454,16 @@ def test_first_load_into_an_empty_index_decides_like_the_per_row_path(
         starts.append(len(run.view.patients))
         real_start_over(run)
 
-    cases = ((None, None, None), (7, None, None), (40, None, None), (7, 50, None), (7, None, 60))
-    for chunk_size, cache_size, view_patients in cases:
+    monkeypatch.setattr(bulk_module._Run, "_start_over", counted)
+    cases = (
+        (None, None, None, None),
+        (7, None, None, None),
+        (40, None, None, None),
+        (7, 50, None, None),
+        (7, None, 60, None),  # a first load keeps its view past a stored index's limit
+        (7, None, 60, 60),
+    )
+    for chunk_size, cache_size, view_patients, first_load_patients in cases:
         _wipe(services)
         if cache_size is not None:
             small = functools.partial(PreparedCache, cache_size)
@@ -461,12 +471,16 @@ def test_first_load_into_an_empty_index_decides_like_the_per_row_path(
         if view_patients is not None:
             monkeypatch.setattr(bulk_module, "PreparedCache", PreparedCache)
             monkeypatch.setattr(bulk_module, "VIEW_PATIENTS", view_patients)
-            monkeypatch.setattr(bulk_module._Run, "_start_over", counted)
+        if first_load_patients is not None:
+            monkeypatch.setattr(bulk_module, "FIRST_LOAD_VIEW_PATIENTS", first_load_patients)
         starts.clear()
+        frozen = gc.get_freeze_count()
         bulk = _import(services, path, chunk_size=chunk_size)
         got = snapshot(services)
         assert bulk.counts == per_row.counts
-        assert bool(starts) == (view_patients is not None)
+        assert bool(starts) == (first_load_patients is not None)
+        if not frozen:  # the run froze its view between chunks and handed it back
+            assert gc.get_freeze_count() == 0
         for part in expected:
             assert got[part] == expected[part], f"{part} differ (chunk size {chunk_size})"
     rerun = _import(services, path, chunk_size=7)
