@@ -114,7 +114,11 @@ def run_system(
     database_url: str = "",
     redis_url: str = "",
     clients: str = "async",
+    warmup: int = 0,
 ) -> tuple[list[float], list[float], int]:
+    """``warmup`` messages are sent first, at the same rate, and left out of the figures: the
+    wards fill and discharges begin, so every statement and push has run once, and the
+    measured window is a running hospital's (the cold start is printed on its own)."""
     from config.layout import load_layout
     from integration.mllp.client import MllpClient
 
@@ -150,14 +154,27 @@ def run_system(
                 ack_at.append((t0, ack_ms[-1]))
                 return marker, t0
 
+            warm: dict[str, float] = {}
+            if warmup:
+                warm = paced(warmup, rate, "warm-up (not measured)", send)
+                ack_ms.clear()
+                ack_at.clear()
             groups = {**system.pids(), "boards": [p.pid for p in boards.procs]}
             cpu_before, t_before = cpu_use(groups), time.monotonic()
-            sent = paced(int(rate * seconds), rate, "system", send)
+            sent = paced(int(rate * seconds), rate, "system", lambda i: send(warmup + i))
             cpu_line = cpu_table(cpu_before, cpu_use(groups), time.monotonic() - t_before)
             time.sleep(2)
             client.close()
             boards.collect()
             events = boards.snapshot_events()
+            if warm:
+                cold, _ = marker_latencies(warm, events, boards.per_ward, ward_of)
+                print(
+                    f"  warm-up, {len(warm)} messages (not in the figures): send -> board p50 "
+                    f"{percentile(cold, 50):.1f} / p99 {percentile(cold, 99):.1f} / max "
+                    f"{max(cold):.1f} ms",
+                    file=sys.stderr,
+                )
             e2e, missing = marker_latencies(sent, events, boards.per_ward, ward_of)
             print(f"  board resyncs (patch did not apply): {boards.resyncs}", file=sys.stderr)
             print(f"  {cpu_line}", file=sys.stderr)
@@ -195,6 +212,12 @@ def main() -> None:
         default="async",
         help="board clients: one asyncio loop per process, or two threads per board (before)",
     )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="messages sent before the measured window (their latencies printed apart)",
+    )
     args = parser.parse_args()
     print(f"baseline: bare Socket.IO relay, {args.boards} boards, {args.rate}/s", file=sys.stderr)
     base, base_missing = run_baseline(
@@ -205,13 +228,13 @@ def main() -> None:
     print(f"system: {shape} on {db}, {args.boards} boards, {args.rate}/s", file=sys.stderr)
     e2e, ack, missing = run_system(
         args.boards, args.rate, args.seconds, args.processes,
-        args.split, args.database_url, args.redis_url, args.clients,
+        args.split, args.database_url, args.redis_url, args.clients, args.warmup,
     )  # fmt: skip
     print(f"system: {shape} on {db}")
     print()
     print(
         f"boards={args.boards} rate={args.rate}/s seconds={args.seconds} cores={os.cpu_count()} "
-        f"clients={args.clients}"
+        f"clients={args.clients} warmup={args.warmup}"
     )
     print(summary("baseline socket relay", base))
     print(summary("MLLP ACK", ack))

@@ -142,12 +142,14 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _machine_busy() -> float:
-    """CPU seconds every core has spent not idle since boot (/proc/stat's first line)."""
+def _machine_cpu() -> tuple[float, float]:
+    """CPU seconds every core has spent busy since boot, and of those, stolen: a virtual
+    machine's cores held up by its host (/proc/stat's first line)."""
     user, nice, system, _idle, _iowait, irq, softirq, steal = map(
         int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
     )
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq + steal) / tick, steal / tick
 
 
 def cpu_use(groups: dict[str, list[int]]) -> dict[str, float]:
@@ -164,16 +166,17 @@ def cpu_use(groups: dict[str, list[int]]) -> dict[str, float]:
         if comm in by_name:
             by_name[comm] += _cpu_of(int(stat.parent.name))
     out.update(by_name)
-    out["machine"] = _machine_busy()
+    out["machine"], out["steal"] = _machine_cpu()
     return out
 
 
 def cpu_table(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
     """One line: each group's share of a core over the window, and what else ran."""
     used = {k: after[k] - before.get(k, 0.0) for k in after}
-    known = sum(v for k, v in used.items() if k != "machine")
-    parts = [f"{k} {v / seconds:.2f}" for k, v in used.items() if k != "machine"]
-    parts.append(f"other {(used['machine'] - known) / seconds:.2f}")
+    known = sum(v for k, v in used.items() if k not in ("machine", "steal"))
+    parts = [f"{k} {v / seconds:.2f}" for k, v in used.items() if k not in ("machine", "steal")]
+    parts.append(f"other {(used['machine'] - known - used['steal']) / seconds:.2f}")
+    parts.append(f"stolen by the host {used['steal'] / seconds:.3f}")
     return f"cores busy over {seconds:.0f} s: {used['machine'] / seconds:.2f} = " + ", ".join(parts)
 
 
