@@ -404,6 +404,27 @@ def record_gc_pauses(min_ms: float = 5.0) -> list[tuple[float, float, int]]:
     return pauses
 
 
+def _flush(pending: deque[tuple], out: Any) -> None:
+    """Hand the events seen since the last flush to the parent, in one message."""
+    batch = []
+    while pending:
+        batch.append(pending.popleft())
+    if batch:
+        out.put(("events", batch))
+
+
+def _report_end(  # type: ignore[no-untyped-def]
+    out, pending, followers, resync_log, gc_pauses, watchers
+) -> None:
+    """A board process's last messages: its remaining events, resyncs, GC pauses, finals."""
+    _flush(pending, out)
+    out.put(("resyncs", sum(f.resyncs for f in followers)))
+    out.put(("resync_log", resync_log))
+    out.put(("gc", list(gc_pauses)))
+    out.put(("final", [(w.board, w.ward, w.final()) for w in watchers]))
+    out.put(("done", None))
+
+
 def board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # type: ignore[no-untyped-def]
     """Connect ``boards`` [(index, ward)] to ``url``; stream the watchers' events to ``out``."""
     import socketio
@@ -431,23 +452,11 @@ def board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # t
         clients.append(c)
     ready.put(len(clients))
 
-    def flush() -> None:
-        batch = []
-        while pending:
-            batch.append(pending.popleft())
-        if batch:
-            out.put(("events", batch))
-
     while not stop.wait(0.5):
-        flush()
+        _flush(pending, out)
     for c in clients:
         c.disconnect()
-    flush()
-    out.put(("resyncs", sum(f.resyncs for f in followers)))
-    out.put(("resync_log", resync_log))
-    out.put(("gc", list(gc_pauses)))
-    out.put(("final", [(w.board, w.ward, w.final()) for w in watchers]))
-    out.put(("done", None))
+    _report_end(out, pending, followers, resync_log, gc_pauses, watchers)
 
 
 def async_board_worker(url, boards, watcher_cls, auth, ready, stop, out) -> None:  # type: ignore[no-untyped-def]
@@ -528,24 +537,12 @@ async def _async_boards(url, boards, watcher_cls, auth, ready, stop, out) -> Non
         clients.append(client)
     ready.put(len(clients))
 
-    def flush() -> None:
-        batch = []
-        while pending:
-            batch.append(pending.popleft())
-        if batch:
-            out.put(("events", batch))
-
     while not stop.is_set():
         await asyncio.sleep(0.5)
-        flush()
+        _flush(pending, out)
     for client in clients:
         await client.disconnect()
-    flush()
-    out.put(("resyncs", sum(f.resyncs for f in followers)))
-    out.put(("resync_log", resync_log))
-    out.put(("gc", list(gc_pauses)))
-    out.put(("final", [(w.board, w.ward, w.final()) for w in watchers]))
-    out.put(("done", None))
+    _report_end(out, pending, followers, resync_log, gc_pauses, watchers)
 
 
 class Boards:
